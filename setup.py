@@ -1,0 +1,41 @@
+"""tinyface: a TFX pipeline for joint super-resolution and landmark alignment of tiny faces."""
+
+from setuptools import find_packages, setup
+
+# Every direct dependency pinned. tfx 1.16 is the newest installable from the registry
+# (1.17+ lacks tensorflow-data-validation and ml-metadata wheels); kfp 2.5.0 is the newest
+# that accepts protobuf 3.20, which TensorFlow 2.16 needs.
+INSTALL_REQUIRES = [
+    "tfx==1.16.0",
+    "tensorflow==2.16.2",
+    "keras==3.12.4",
+    "tensorflow-model-analysis==0.47.1",
+    "tensorflow-data-validation==1.16.1",
+    "tensorflow-transform==1.16.0",
+    "tensorflow-metadata==1.16.1",
+    "ml-metadata==1.16.0",
+    "apache-beam==2.74.0",
+    "dill==0.4.1",  # tensorflow_transform imports it; apache-beam no longer pulls it in
+    "numpy==1.26.4",
+    "protobuf==3.20.3",
+    "kfp==2.5.0",
+    "pillow==12.3.0",
+    "scipy==1.12.0",
+]
+
+EXTRAS_REQUIRE = {
+    "test": ["pytest==9.2.0", "scikit-image==0.25.2"],
+}
+
+setup(
+    name="tinyface",
+    version="0.1.0",
+    description="TFX pipeline for joint super-resolution and landmark alignment of tiny faces",
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["tinyface*", "components*", "pipeline*", "trainer*", "kubeflow*"]),
+    package_data={"": ["*.pbtxt"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["tinyface=tinyface.cli:main"]},
+)

@@ -1,0 +1,1 @@
+"""Face data: readers of real dataset formats, synthetic faces, cropping, degradation, heatmaps."""
