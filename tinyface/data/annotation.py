@@ -15,7 +15,9 @@ class FaceAnnotation:
     scheme: str            # tinyface.data.landmarks.SCHEMES
     dataset: str           # source dataset name
     subset: str = "all"    # subset within the dataset
-    box: Optional[Tuple[float, float, float, float]] = None  # x_min, y_min, x_max, y_max (0-based)
+    # x_min, y_min, x_max, y_max in the landmarks' frame (pixel centres at integers): a box given as
+    # first pixel + width (dlib, CelebA) covers [first - 0.5, first + width - 0.5].
+    box: Optional[Tuple[float, float, float, float]] = None
     attributes: Dict[str, int] = dataclasses.field(default_factory=dict)  # e.g. WFLW flags
     origin: str = ""       # "annotation_file:line" this face came from, for error messages
 

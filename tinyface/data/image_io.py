@@ -1,0 +1,62 @@
+"""Loading a source image as 8-bit RGB pixels, the one way every reader's image is read."""
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from tinyface.data.errors import BadInput
+
+# Modes whose samples are 16 bit. PNG gives "I;16"; PIL reads 16-bit PGM as "I" (32-bit ints
+# holding 0..65535). PIL's own convert("RGB") clips these at 255 instead of scaling them.
+_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def load_rgb(path):
+    """Returns the image at `path` as a uint8 (H, W, 3) array of its stored pixels.
+
+    EXIF orientation is deliberately NOT applied: landmark annotations refer to the pixels as
+    stored in the file, and rotating the image would move the face away from its landmarks.
+    Raises BadInput(path, problem) for a missing, undecodable or truncated file.
+    """
+    try:
+        with Image.open(path) as image:
+            # PIL decodes lazily; load() forces the full decode so a truncated file fails here
+            # rather than later, half-read, inside a Beam worker.
+            image.load()
+            return _to_rgb_array(image)
+    except FileNotFoundError:
+        raise BadInput(path, "image file not found") from None
+    except PermissionError:
+        raise BadInput(path, "cannot read image file: permission denied") from None
+    except IsADirectoryError:
+        raise BadInput(path, "cannot decode image: path is a directory") from None
+    except UnidentifiedImageError as error:
+        raise BadInput(path, f"cannot decode image: {error}") from None
+    except (OSError, SyntaxError, EOFError, ValueError) as error:
+        if isinstance(error, EOFError) or "truncated" in str(error).lower():
+            raise BadInput(path, "truncated image") from None
+        raise BadInput(path, f"cannot decode image: {error}") from None
+
+
+def _to_rgb_array(image):
+    mode = image.mode
+    if mode == "P" and "transparency" in image.info:
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in _ALPHA_MODES:
+        return _composite_over_black(np.asarray(image.convert("RGBA")))
+    if mode in _SIXTEEN_BIT_MODES:
+        samples = np.asarray(image).astype(np.float64)
+        gray = np.clip(np.rint(samples / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode != "RGB":
+        image = image.convert("RGB")
+    return np.array(image, dtype=np.uint8)
+
+
+def _composite_over_black(rgba):
+    # Black, because the crops pad outside the image with zeros: a transparent region then
+    # looks the same as "no pixels here", and the colour under a zero alpha (often garbage
+    # left by editors) never reaches the training data.
+    rgb = rgba[:, :, :3].astype(np.float64)
+    alpha = rgba[:, :, 3:4].astype(np.float64) / 255.0
+    return np.rint(rgb * alpha).astype(np.uint8)

@@ -1,0 +1,159 @@
+"""The Reader interface every dataset format implements, and the parsing rules they share.
+
+A reader turns one dataset root into faces in two steps so ingestion can fan out over units
+(in Beam): `list_units(root)` names the annotation files, `parse_unit(root, unit, dataset)`
+yields a FaceAnnotation per face and a BadInput (yielded, never raised) per bad record, so
+the caller decides whether to count bad records or stop at the first (strict mode).
+
+Coordinates leave a reader 0-based in source-image pixels, pixel centres at integers (the
+convention of tinyface.features). Boxes are (x_min, y_min, x_max, y_max) in those same
+coordinates; a box given as "first pixel + width" covers [first - 0.5, first + width - 0.5].
+"""
+
+import math
+import os
+
+from tinyface.data.errors import BadInput
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp")
+
+
+class Reader:
+    """One annotation format. Subclasses set the three attributes and implement the methods."""
+
+    name = None             # registry key, e.g. "300w"
+    scheme = None           # tinyface.data.landmarks scheme of the faces it yields
+    default_dataset = None  # dataset name used when the caller gives none
+
+    def matches(self, path):
+        """Whether the file at `path` is an annotation file of this format (used for detection)."""
+        raise NotImplementedError
+
+    def parse_unit(self, root, unit, dataset=None):
+        """Yields FaceAnnotation for each face in `unit` and BadInput for each bad record."""
+        raise NotImplementedError
+
+    def list_units(self, root):
+        """Absolute paths of this format's annotation files under `root`, sorted."""
+        units = [path for path in walk_files(root) if self.matches(path)]
+        if not units:
+            raise BadInput(root, f"no {self.name} annotations found")
+        return units
+
+    def parse_root(self, root, dataset=None):
+        """All faces and bad records under `root`, unit by unit (for tools that run in one process)."""
+        for unit in self.list_units(root):
+            yield from self.parse_unit(root, unit, dataset)
+
+
+def walk_files(root):
+    """Every file under `root`, recursively, as sorted absolute paths."""
+    root = os.path.abspath(root)
+    if not os.path.isdir(root):
+        raise BadInput(root, "not a directory")
+    paths = []
+    for folder, _, files in os.walk(root):
+        paths.extend(os.path.join(folder, name) for name in files)
+    return sorted(paths)
+
+
+def read_lines(path):
+    """The lines of a text annotation file, without line ends.
+
+    Undecodable bytes become U+FFFD so they surface as a malformed-number or missing-image
+    record on their own line instead of failing the whole file.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().splitlines()
+    except OSError as error:
+        raise BadInput(path, f"cannot read annotation file: {error.strerror or error}") from None
+
+
+def first_line_tokens(path, limit=65536):
+    """Whitespace tokens of the first non-blank line among the first few, for format sniffing."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for _ in range(8):
+                line = handle.readline(limit)
+                if not line:
+                    break
+                if line.strip():
+                    return line.split()
+    except OSError:
+        pass
+    return []
+
+
+def is_number(token):
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_numbers(tokens, path, line, first_token_number=1):
+    """Floats of `tokens`; BadInput naming the token for a malformed or non-finite number.
+
+    `first_token_number` is the 1-based position of tokens[0] on its line, for the message.
+    """
+    values = []
+    for position, token in enumerate(tokens, start=first_token_number):
+        try:
+            value = float(token)
+        except ValueError:
+            raise BadInput(path, f"malformed number {token!r} (token {position})", line) from None
+        if not math.isfinite(value):
+            raise BadInput(path, f"non-finite number {token!r} (token {position})", line)
+        values.append(value)
+    return values
+
+
+def first_existing(candidates):
+    """The first path in `candidates` that is a file, or None."""
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def image_beside(annotation_path):
+    """The image with the annotation file's stem in its folder (extension case-insensitive)."""
+    folder, file_name = os.path.split(annotation_path)
+    stem = os.path.splitext(file_name)[0]
+    spellings = [ext for extension in IMAGE_EXTENSIONS for ext in (extension, extension.upper())]
+    found = first_existing(os.path.join(folder, stem + ext) for ext in spellings)
+    if found is not None:
+        return found
+    # Mixed-case extensions (".Jpg") are rare; only then pay for listing the folder.
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
+        name_stem, ext = os.path.splitext(name)
+        if name_stem == stem and ext.lower() in IMAGE_EXTENSIONS:
+            return os.path.join(folder, name)
+    return None
+
+
+def describe_image_beside(annotation_path):
+    """How image_beside() searched, for a missing-image message: "/data/a(.png|.jpg|...)"."""
+    return os.path.splitext(annotation_path)[0] + "(" + "|".join(IMAGE_EXTENSIONS) + ")"
+
+
+def relative_path(path, root):
+    """`path` relative to `root` with '/' separators (part of every face id, so OS-independent)."""
+    return os.path.relpath(path, os.path.abspath(root)).replace(os.sep, "/")
+
+
+def subset_from_list_name(path):
+    """"train" / "test" when the list file's name says so (WFLW, CUHK LFW lists), else "all"."""
+    stem = os.path.splitext(os.path.basename(path))[0].lower()
+    if "train" in stem:
+        return "train"
+    if "test" in stem:
+        return "test"
+    return "all"
+
