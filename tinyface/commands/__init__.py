@@ -1,0 +1,1 @@
+"""One module per `tinyface` subcommand; tinyface/cli.py registers them explicitly."""
