@@ -1,0 +1,1 @@
+"""DataGate: stops the run before pair generation and training when the data is bad."""

@@ -1,0 +1,1 @@
+"""PairGen: LR/HR training pairs (and optionally heatmaps) from FaceExampleGen's examples."""

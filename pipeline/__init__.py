@@ -1,0 +1,1 @@
+"""The one tinyface TFX pipeline definition, its settings and its local runner."""

@@ -1,0 +1,57 @@
+"""Every setting of the tinyface pipeline, in one place (as in TFX's templates).
+
+Paths default under TINYFACE_HOME (./tinyface_home); pipeline/local_runner.py takes
+per-run overrides of the data settings.
+"""
+
+import os
+
+from tinyface import features
+from tinyface.data.degradation import DegradationConfig
+from tinyface.data.heatmaps import DIC_HEATMAPS
+from tinyface.data.pairs import PairConfig
+
+PIPELINE_NAME = "tinyface"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOME = os.environ.get("TINYFACE_HOME", os.path.join(os.getcwd(), "tinyface_home"))
+PIPELINE_ROOT = os.path.join(HOME, "pipelines", PIPELINE_NAME)
+
+# ---- Data. The default is the embedded synthetic dataset (made on first use, then cached).
+DEFAULT_DATA_ROOT = os.path.join(HOME, "data", "synthetic-default")
+SYNTH_COUNT = 400
+SYNTH_SEED = 0
+DATA_ROOT = DEFAULT_DATA_ROOT
+DATA_FORMAT = "auto"          # a reader name (300w, dlib_xml, wflw, celeba, lfw5) or auto-detect
+DATASET_NAME = None           # None: the reader's default name ("300w", "wflw", ...)
+USE_SPANS = False             # True: DATA_ROOT holds span-N folders and the newest one is read
+HR_SIZE = 128
+CROP_MARGIN = 0.25
+STRICT = False                # True: the first bad record fails the run
+TRAIN_BUCKETS, EVAL_BUCKETS = 8, 2  # train/eval split by a hash of the face id
+
+# ---- Validation. The curated schema is checked in; ImportSchemaGen brings it in.
+SCHEMA_FILE = os.path.join(REPO_ROOT, "schemas", "faces", "schema.pbtxt")
+# Drift between a span and the previous one: {feature: (comparator, threshold)}.
+# Measured on two 80-face synthetic spans of one distribution: JSD <= 0.09 and pose-bucket
+# L-infinity <= 0.075 (sampling noise); the shifted presets reach 0.8 (dark), 1.0 (small
+# faces), 0.17-0.19 (larger yaw). Thresholds sit about twice above the noise.
+DRIFT_THRESHOLDS = {
+    features.BRIGHTNESS: ("jensen_shannon_divergence", 0.2),
+    features.YAW: ("jensen_shannon_divergence", 0.15),
+    features.FACE_SIZE: ("jensen_shannon_divergence", 0.2),
+    features.POSE_BUCKET: ("infinity_norm", 0.15),
+}
+# Splits compared for drift. Eval is a hash-subset of the same span, so comparing train
+# catches the same shift without the sampling noise of a small eval split.
+DRIFT_SPLITS = ("train",)
+
+# ---- Pairs.
+PAIR_CONFIG = PairConfig(
+    degradation=DegradationConfig(scales=(8,)),
+    seed=0,
+    materialize_heatmaps=False,   # rendered in the input pipeline; see README for the figures
+    heatmap_spec=DIC_HEATMAPS,
+)
+
+# ---- Beam. DirectRunner in-process by default; any Beam runner by these flags.
+BEAM_PIPELINE_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

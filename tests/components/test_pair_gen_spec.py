@@ -1,0 +1,13 @@
+from components.pair_gen.spec import pair_config_from_json, pair_config_to_json
+from tinyface.data.degradation import DegradationConfig
+from tinyface.data.heatmaps import JASRNET_HEATMAPS
+from tinyface.data.pairs import PairConfig
+
+
+def test_pair_config_survives_the_execution_parameter():
+    config = PairConfig(
+        degradation=DegradationConfig(scales=(4, 8), blur_sigma=(0.5, 1.5), noise_sigma=(0.0, 5.0),
+                                      jpeg_quality=(60, 95), occlusion_probability=0.3,
+                                      occluders=("hand", "sunglasses")),
+        seed=11, materialize_heatmaps=True, heatmap_spec=JASRNET_HEATMAPS, hr_pixels_label=True)
+    assert pair_config_from_json(pair_config_to_json(config)) == config

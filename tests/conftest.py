@@ -1,0 +1,40 @@
+"""Shared fixtures: real annotated faces (tests/data/real_faces) and small synthetic datasets."""
+
+import os
+import shutil
+
+import pytest
+
+REAL_FACES = os.path.join(os.path.dirname(__file__), "data", "real_faces")
+
+
+@pytest.fixture(scope="session")
+def real_faces():
+    """The folder of real annotated photos (tests/data/real_faces, see its README)."""
+    return REAL_FACES
+
+
+@pytest.fixture
+def real_300w(tmp_path):
+    """A writable copy of the two real LFPW (300W) photos with their .pts files."""
+    folder = tmp_path / "300w"
+    shutil.copytree(os.path.join(REAL_FACES, "superviseddescent_ibug_lfpw_trainset"), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces(tmp_path_factory):
+    """A factory of synthetic 300W-style folders, cached per (count, seed, preset)."""
+    from tinyface.data import synth
+
+    made = {}
+
+    def make(count=40, seed=0, preset="default"):
+        key = (count, seed, preset)
+        if key not in made:
+            folder = tmp_path_factory.mktemp(f"synth-{preset}-{seed}-{count}")
+            synth.generate_dataset(folder, count, seed=seed, options=synth.PRESETS[preset])
+            made[key] = str(folder)
+        return made[key]
+
+    return make

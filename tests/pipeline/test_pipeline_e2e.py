@@ -1,0 +1,122 @@
+"""The data half of the pipeline under LocalDagRunner, asserted through ML Metadata.
+
+One scenario walks a dataset through four weekly spans: the first (no baseline), a cached
+re-run, a second span from the same distribution (compared with the first, passes), and a
+darker third span (drift: the run stops before pairs are made).
+"""
+
+import json
+import os
+
+import pytest
+import tensorflow as tf
+
+from pipeline import local_runner, metadata_queries
+from tinyface import features
+from tinyface.data import example_codec, synth
+from tinyface.validation import data_report
+
+pytestmark = pytest.mark.pipeline
+
+DATA_NODES = ["FaceExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+              "DistributionValidator", "DataGate", "PairGen"]
+FACES_PER_SPAN = 80
+
+
+def _add_span(root, span, preset, seed):
+    synth.generate_dataset(os.path.join(root, f"span-{span}"), FACES_PER_SPAN, seed=seed,
+                           options=synth.PRESETS[preset])
+
+
+def _latest_report(store):
+    artifact = metadata_queries.latest_artifact(store, "tinyface.DataReport")
+    with open(os.path.join(artifact.uri, data_report.REPORT_JSON)) as f:
+        return json.load(f)
+
+
+def _count_records(examples_artifact, split):
+    files = tf.io.gfile.glob(os.path.join(examples_artifact.uri, f"Split-{split}", "*"))
+    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+
+def test_spans_caching_and_drift(tmp_path):
+    home, data = str(tmp_path / "home"), str(tmp_path / "data")
+
+    def run():
+        local_runner.run(home=home, data_root=data, use_spans=True, dataset="synthetic")
+
+    # Span 1: everything runs; no baseline, so drift is not checked and the data passes.
+    _add_span(data, 1, "default", seed=1)
+    run()
+    store = metadata_queries.open_store(local_runner.metadata_path(home))
+    executions = metadata_queries.executions_by_node(store)
+    for node in DATA_NODES:
+        assert executions[node] == ["COMPLETE"], node
+    report = _latest_report(store)
+    assert report["passed"] and report["faces_read"] == FACES_PER_SPAN and report["faces_skipped"] == 0
+    assert report["drift_verdict"].startswith("not checked")
+
+    pairs = metadata_queries.latest_artifact(store, "Examples")
+    pairs_artifact = [a for a in store.get_artifacts_by_type("Examples") if "PairGen" in a.uri][-1]
+    assert pairs.id == pairs_artifact.id
+    first_pair = next(iter(tf.data.TFRecordDataset(
+        tf.io.gfile.glob(os.path.join(pairs_artifact.uri, "Split-train", "*")), compression_type="GZIP")))
+    pair = example_codec.from_example(first_pair.numpy())
+    assert tf.io.decode_png(pair[features.LR_IMAGE][0]).shape == (16, 16, 3)
+    assert tf.io.decode_png(pair[features.HR_IMAGE][0]).shape == (128, 128, 3)
+    assert _count_records(pairs_artifact, "train") + _count_records(pairs_artifact, "eval") == FACES_PER_SPAN
+
+    # Same span again: every component is a cache hit.
+    run()
+    executions = metadata_queries.executions_by_node(store)
+    for node in DATA_NODES:
+        assert executions[node] == ["COMPLETE", "CACHED"], node
+
+    # Span 2 from the same distribution: compared with span 1, no drift, pairs made.
+    _add_span(data, 2, "default", seed=2)
+    run()
+    executions = metadata_queries.executions_by_node(store)
+    assert executions["FaceExampleGen"][-1] == "COMPLETE"
+    assert executions["PairGen"][-1] == "COMPLETE"
+    report = _latest_report(store)
+    assert report["passed"], report
+    assert report["drift_verdict"] == "no drift"
+    assert report["drift_baseline"].startswith("span 1 ")
+
+    # Span 3 is darker: drift in brightness stops the run before pairs are made.
+    _add_span(data, 3, "dark", seed=3)
+    with pytest.raises(Exception, match=r"drift in split pair train_train, feature brightness: .*Jensen-Shannon divergence .* is 0\.[0-9]+.*above the threshold 0\.2"):
+        run()
+    executions = metadata_queries.executions_by_node(store)
+    assert executions["DataGate"][-1] == "FAILED"
+    assert len(executions["PairGen"]) == 3  # no PairGen execution for span 3
+    assert _latest_report(store)["drift_baseline"].startswith("span 1 ")  # span 3's report is not published
+
+
+def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, synthetic_faces):
+    import shutil
+
+    data = tmp_path / "faces"
+    shutil.copytree(synthetic_faces(count=40, seed=7), data)
+    broken = sorted(data.glob("*.pts"))[3]
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join(lines[:20]) + "\n")  # truncated: no closing brace, too few points
+    os.remove(sorted(data.glob("*.png"))[5])          # an annotation whose image is missing
+
+    home = str(tmp_path / "home")
+    local_runner.run(home=home, data_root=str(data), dataset="synthetic")
+    store = metadata_queries.open_store(local_runner.metadata_path(home))
+    report = _latest_report(store)
+    assert report["passed"]
+    assert report["faces_read"] == 38 and report["faces_skipped"] == 2
+    assert any(message.startswith(str(broken)) for message in report["skipped"])
+    examples = [a for a in store.get_artifacts_by_type("Examples") if "FaceExampleGen" in a.uri]
+    assert examples[0].custom_properties["faces_skipped"].int_value == 2
+
+    strict_home = str(tmp_path / "strict")
+    with pytest.raises(Exception, match="strict mode"):
+        local_runner.run(home=strict_home, data_root=str(data), dataset="synthetic", strict=True)
+    store = metadata_queries.open_store(local_runner.metadata_path(strict_home))
+    assert metadata_queries.executions_by_node(store)["FaceExampleGen"] == ["FAILED"]
+    live = [a for a in store.get_artifacts_by_type("Examples") if a.state == a.LIVE]
+    assert live == []  # the failed ingestion published no examples

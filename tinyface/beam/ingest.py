@@ -1,0 +1,117 @@
+"""Beam: a face dataset on disk -> serialized tf.Examples (one per face) + the bad records.
+
+Work is spread in two stages so both parallelise: annotation files are parsed in parallel
+(one WFLW list may hold thousands of faces), then faces are reshuffled so image decoding and
+cropping spread over workers too. Every bad record becomes a `BadInput` on a side output;
+nothing bad is written silently, and the caller decides whether bad records are fatal.
+"""
+
+import os
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from tinyface.data import face_example
+from tinyface.data.errors import BadInput
+from tinyface.data.readers import get_reader
+from tinyface.validation.ingestion_summary import IngestionSummary
+
+BAD = "bad"
+
+
+class _ParseAnnotationFile(beam.DoFn):
+    def __init__(self, reader_name, root, dataset):
+        self._reader_name = reader_name
+        self._root = root
+        self._dataset = dataset
+
+    def setup(self):
+        self._reader = get_reader(self._reader_name)
+
+    def process(self, unit):
+        for item in self._reader.parse_unit(self._root, unit, self._dataset):
+            if isinstance(item, BadInput):
+                beam.metrics.Metrics.counter("tinyface", "bad_annotations").inc()
+                yield beam.pvalue.TaggedOutput(BAD, item)
+            else:
+                yield item
+
+
+class _FaceToExample(beam.DoFn):
+    def __init__(self, hr_size, margin):
+        self._hr_size = hr_size
+        self._margin = margin
+
+    def process(self, annotation):
+        try:
+            example = face_example.face_example(annotation, hr_size=self._hr_size, margin=self._margin)
+        except BadInput as bad:
+            beam.metrics.Metrics.counter("tinyface", "bad_faces").inc()
+            yield beam.pvalue.TaggedOutput(BAD, bad)
+            return
+        beam.metrics.Metrics.counter("tinyface", "faces").inc()
+        # Kept a tf.train.Example (not bytes): ExampleGen's split-by-feature reads its fields.
+        yield example
+
+
+@beam.ptransform_fn
+def ReadFaces(pipeline, root, data_format, dataset=None, hr_size=128, margin=0.25):  # pylint: disable=invalid-name
+    """Returns {"examples": tf.train.Example protos, "bad": BadInput records}.
+
+    `root` is the folder of one span; `data_format` a key of tinyface.data.readers.READERS.
+    Listing the annotation files happens at construction time, so an empty or missing
+    folder fails before any worker starts (with a BadInput naming the folder).
+    """
+    reader = get_reader(data_format)
+    units = reader.list_units(root)
+    dataset = dataset or reader.default_dataset
+    parsed = (
+        pipeline
+        | "ListAnnotationFiles" >> beam.Create(units)
+        | "ParseAnnotations" >> beam.ParDo(_ParseAnnotationFile(data_format, root, dataset)).with_outputs(
+            BAD, main="faces")
+    )
+    converted = (
+        parsed.faces
+        | "SpreadFaces" >> beam.Reshuffle()
+        | "CropAndEncode" >> beam.ParDo(_FaceToExample(hr_size, margin)).with_outputs(BAD, main="examples")
+    )
+    bad = (parsed.bad, converted.bad) | "AllBadRecords" >> beam.Flatten()
+    return {"examples": converted.examples, "bad": bad}
+
+
+@beam.ptransform_fn
+def SummarizeIngestion(outputs, report_path):  # pylint: disable=invalid-name
+    """Writes the IngestionSummary of ReadFaces' outputs as JSON to `report_path`."""
+    num_faces = outputs["examples"] | "CountFaces" >> beam.combiners.Count.Globally()
+    bad_messages = (
+        outputs["bad"]
+        | "BadToMessage" >> beam.Map(str)
+        | "CollectBad" >> beam.combiners.ToList()
+    )
+    return (
+        num_faces
+        | "Summarize" >> beam.Map(
+            lambda n, bad: IngestionSummary.from_messages(n, bad).to_json(),
+            bad=beam.pvalue.AsSingleton(bad_messages))
+        | "WriteSummary" >> beam.io.WriteToText(report_path, shard_name_template="")
+    )
+
+
+def run_ingestion(root, data_format, output_dir, dataset=None, hr_size=128, margin=0.25, beam_args=None):
+    """Runs ReadFaces in its own Beam pipeline (outside TFX, e.g. for `tinyface validate`).
+
+    Writes output_dir/faces-*.tfrecord.gz and the summary JSON; returns
+    (examples file pattern, IngestionSummary).
+    """
+    summary_path = os.path.join(output_dir, "ingestion_summary.json")
+    prefix = os.path.join(output_dir, "faces")
+    options = PipelineOptions(beam_args or ["--direct_running_mode=in_memory"])
+    with beam.Pipeline(options=options) as pipeline:
+        outputs = pipeline | "ReadFaces" >> ReadFaces(root, data_format, dataset, hr_size, margin)
+        _ = (outputs["examples"]
+             | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True))
+             | "Write" >> beam.io.WriteToTFRecord(prefix, file_name_suffix=".tfrecord.gz"))
+        _ = outputs | "SummarizeIngestion" >> SummarizeIngestion(summary_path)
+    with open(summary_path) as f:
+        return prefix + "*.tfrecord.gz", IngestionSummary.from_json(f.read())
