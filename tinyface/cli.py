@@ -1,7 +1,10 @@
 """The `tinyface` command. Each subcommand lives in tinyface/commands/ and is registered here."""
 
 import argparse
+import logging
+import os
 import sys
+import warnings
 
 from tinyface.data.errors import BadInput
 
@@ -22,7 +25,22 @@ def build_parser():
     return parser
 
 
+class _DropKnownNoise(logging.Filter):
+    # TFX 1.16 warns on every input resolution that its local MLMD query ignores a property
+    # predicate it never needs; it drowns the messages a user must see.
+    def filter(self, record):
+        return "property_predicate is not supported" not in record.getMessage()
+
+
+def _quiet_libraries():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    # google-api-core warns at import that Python 3.10 support ends; TFX 1.16 needs 3.10.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="google")
+    logging.getLogger("absl").addFilter(_DropKnownNoise())
+
+
 def main(argv=None):
+    _quiet_libraries()
     args = build_parser().parse_args(argv)
     try:
         status = args.func(args)
