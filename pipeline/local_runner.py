@@ -13,7 +13,7 @@ from pipeline.pipeline import create_pipeline
 
 
 def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, use_spans=None,
-                   strict=None, enable_cache=True):
+                   strict=None, schema_file=None, enable_cache=True):
     """The pipeline with configs' settings, some overridden; paths under `home`."""
     home = home or configs.HOME
     return create_pipeline(
@@ -27,7 +27,7 @@ def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, us
             margin=configs.CROP_MARGIN,
             strict=configs.STRICT if strict is None else strict),
         use_spans=configs.USE_SPANS if use_spans is None else use_spans,
-        schema_file=configs.SCHEMA_FILE,
+        schema_file=schema_file or configs.SCHEMA_FILE,
         drift_thresholds=configs.DRIFT_THRESHOLDS,
         drift_splits=configs.DRIFT_SPLITS,
         pair_config=configs.PAIR_CONFIG,

@@ -11,7 +11,9 @@ import os
 import pytest
 import tensorflow as tf
 
-from pipeline import local_runner, metadata_queries
+from tfx import v1 as tfx
+
+from pipeline import configs, local_runner, metadata_queries
 from tinyface import features
 from tinyface.data import example_codec, synth
 from tinyface.validation import data_report
@@ -120,3 +122,25 @@ def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, sy
     assert metadata_queries.executions_by_node(store)["FaceExampleGen"] == ["FAILED"]
     live = [a for a in store.get_artifacts_by_type("Examples") if a.state == a.LIVE]
     assert live == []  # the failed ingestion published no examples
+
+
+def test_schema_anomaly_stops_the_run_before_pairs(tmp_path, synthetic_faces):
+    # A stricter schema than ours (only frontal faces allowed) makes real data anomalous.
+    with open(configs.SCHEMA_FILE) as f:
+        schema = f.read()
+    strict_schema = tmp_path / "schema.pbtxt"
+    strict_schema.write_text(schema.replace('  value: "semi_profile"\n  value: "profile"\n', ""))
+    assert strict_schema.read_text() != schema
+
+    home = str(tmp_path / "home")
+    with pytest.raises(Exception, match=r"schema anomaly in (train|eval) split, feature pose_bucket: "
+                                        r"Unexpected string values"):
+        tfx_pipeline = local_runner.local_pipeline(
+            home=home, data_root=synthetic_faces(count=40, seed=7), dataset="synthetic",
+            schema_file=str(strict_schema))
+        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    store = metadata_queries.open_store(local_runner.metadata_path(home))
+    executions = metadata_queries.executions_by_node(store)
+    assert executions["ExampleValidator"] == ["COMPLETE"]
+    assert executions["DataGate"] == ["FAILED"]
+    assert "PairGen" not in executions
