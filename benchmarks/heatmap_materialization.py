@@ -21,7 +21,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from tinyface import features
-from tinyface.data import example_codec, heatmaps
+from tinyface.data import example_codec, heatmaps, landmarks
 from tinyface.data.degradation import bicubic_resize
 from tinyface.data.pairs import encode_png
 
@@ -30,25 +30,6 @@ SCALE = 8
 BATCH = 16
 NUM_LANDMARKS = 68
 SPECS = {"DIC 32x32x68": heatmaps.DIC_HEATMAPS, "JASRNet 16x16x69": heatmaps.JASRNET_HEATMAPS}
-
-
-def mean_shape68():
-    """A rough iBUG-68 layout in a tight 128 px face crop (jaw arc, brows, nose, eyes, lips)."""
-    t = np.linspace(np.pi * 0.05, np.pi * 0.95, 17)
-    jaw = np.stack([0.5 - 0.42 * np.cos(t), 0.35 + 0.6 * np.sin(t)], 1)
-    brow_right = np.stack([np.linspace(0.17, 0.43, 5), 0.30 - 0.04 * np.sin(np.linspace(0, np.pi, 5))], 1)
-    brow_left = np.stack([1 - brow_right[::-1, 0], brow_right[::-1, 1]], 1)
-    nose = np.concatenate([np.stack([np.full(4, 0.5), np.linspace(0.40, 0.58, 4)], 1),
-                           np.stack([np.linspace(0.42, 0.58, 5), np.full(5, 0.64)], 1)])
-
-    def ring(cx, cy, rx, ry, n):
-        a = np.linspace(0, 2 * np.pi, n + 1)[:-1]
-        return np.stack([cx - rx * np.cos(a), cy - ry * np.sin(a)], 1)
-
-    points = np.concatenate([jaw, brow_right, brow_left, nose, ring(0.32, 0.42, 0.08, 0.025, 6),
-                             ring(0.68, 0.42, 0.08, 0.025, 6), ring(0.5, 0.78, 0.15, 0.05, 12),
-                             ring(0.5, 0.78, 0.1, 0.02, 8)])
-    return points * HR_SIZE
 
 
 def face_like_image(rng):
@@ -65,14 +46,14 @@ def face_like_image(rng):
 
 def make_faces(count, seed):
     rng = np.random.default_rng(seed)
-    shape = mean_shape68()
+    shape = landmarks.template_68(HR_SIZE)
     faces = []
     for _ in range(count):
         hr = face_like_image(rng)
         similarity = rng.uniform(0.9, 1.1)
-        landmarks = (shape - 64) * similarity + 64 + rng.uniform(-4, 4, size=2) + rng.normal(0, 1.0, size=shape.shape)
+        points = (shape - 64) * similarity + 64 + rng.uniform(-4, 4, size=2) + rng.normal(0, 1.0, size=shape.shape)
         lr = bicubic_resize(hr, (HR_SIZE // SCALE, HR_SIZE // SCALE))
-        faces.append({"hr": hr, "lr": lr, "landmarks": landmarks.astype(np.float32),
+        faces.append({"hr": hr, "lr": lr, "landmarks": points.astype(np.float32),
                       "hr_png": encode_png(hr), "lr_png": encode_png(lr)})
     return faces
 

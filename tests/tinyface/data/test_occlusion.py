@@ -1,26 +1,7 @@
 import numpy as np
 import pytest
 
-from tinyface.data import occlusion
-
-
-def _mean_shape68(size=128):
-    """A rough iBUG-68 layout in a tight face crop: jaw arc, brows, nose, eyes, lips."""
-    t = np.linspace(np.pi * 0.05, np.pi * 0.95, 17)
-    jaw = np.stack([0.5 - 0.42 * np.cos(t), 0.35 + 0.6 * np.sin(t)], 1)
-    brow_right = np.stack([np.linspace(0.17, 0.43, 5), 0.30 - 0.04 * np.sin(np.linspace(0, np.pi, 5))], 1)
-    brow_left = np.stack([1 - brow_right[::-1, 0], brow_right[::-1, 1]], 1)
-    nose = np.concatenate([np.stack([np.full(4, 0.5), np.linspace(0.40, 0.58, 4)], 1),
-                           np.stack([np.linspace(0.42, 0.58, 5), np.full(5, 0.64)], 1)])
-
-    def ring(cx, cy, rx, ry, n):
-        a = np.linspace(0, 2 * np.pi, n + 1)[:-1]
-        return np.stack([cx - rx * np.cos(a), cy - ry * np.sin(a)], 1)
-
-    points = np.concatenate([jaw, brow_right, brow_left, nose, ring(0.32, 0.42, 0.08, 0.025, 6),
-                             ring(0.68, 0.42, 0.08, 0.025, 6), ring(0.5, 0.78, 0.15, 0.05, 12),
-                             ring(0.5, 0.78, 0.1, 0.02, 8)])
-    return points * size
+from tinyface.data import landmarks, occlusion
 
 
 def _face(size=128, seed=0):
@@ -30,7 +11,7 @@ def _face(size=128, seed=0):
     return image
 
 
-LANDMARKS = _mean_shape68()
+LANDMARKS = landmarks.template_68()
 
 
 @pytest.mark.parametrize("kind", occlusion.OCCLUDER_KINDS)

