@@ -85,6 +85,10 @@ def make_pairs(face, config):
         extra[features.HEATMAPS] = rendered.numpy().astype(np.float32).ravel()
     if config.hr_pixels_label:
         extra[features.HR_PIXELS] = hr.ravel()
+    if landmarks68 is None:
+        # Pairs are training-ready: every pair parses to the same dense tensors. Faces without
+        # 68-point landmarks (five-point datasets) carry zeros, masked by HAS_LANDMARKS_68 = 0.
+        extra[features.LANDMARKS_68] = np.zeros(2 * NUM_LANDMARKS_68, np.float32)
 
     pairs = []
     for scale in config.degradation.scales:

@@ -93,6 +93,13 @@ def test_no_heatmaps_without_landmarks():
     assert features.HR_PIXELS in out[0]
 
 
+def test_faces_without_68_landmarks_get_masked_zeros():
+    face, _ = _face(with_landmarks=False)
+    pair = make_pairs(face, PairConfig())[0]
+    assert list(pair[features.LANDMARKS_68]) == [0.0] * 136
+    assert pair[features.HAS_LANDMARKS_68] == [0]
+
+
 def test_hr_pixels_label_holds_the_clean_hr():
     face, hr = _face()
     occluding = DegradationConfig(occlusion_probability=1.0)
