@@ -23,7 +23,9 @@ if [ ! -x .venv/bin/python ] || ! is_py310 .venv/bin/python; then
 fi
 
 stamp=.venv/.tinyface-installed
-want=$(cat setup.py | sha256sum | cut -d' ' -f1)
+# The editable install maps the packages that exist when it runs: a new top-level package
+# must trigger a reinstall as much as a changed pin does.
+want=$( (cat setup.py; ls -d */__init__.py) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing tinyface and its pinned dependencies into .venv (first time: ~4 minutes)" >&2
   .venv/bin/python -m pip install --quiet --upgrade "pip==26.3" "setuptools==84.2.1" "wheel==0.48.0"
