@@ -8,26 +8,13 @@ from tfx.components.util import examples_utils, tfxio_utils
 from tfx.types import standard_artifacts
 
 from tinyface import features
-from tinyface.data import example_codec, pairs
 from tinyface.data.heatmaps import DIC_HEATMAPS
-from tinyface.data.readers import get_reader
-from tinyface.data import face_example
 from trainer import input_pipeline
 
 
-@pytest.fixture(scope="module")
-def pair_files(tmp_path_factory, synthetic_faces):
-    """GZIP TFRecords of real pair examples made from 12 synthetic faces, in an Examples layout."""
-    root = tmp_path_factory.mktemp("pairs")
-    split_dir = root / "Split-train"
-    split_dir.mkdir()
-    annotations = list(get_reader("300w").parse_root(synthetic_faces(count=12, seed=5)))
-    with tf.io.TFRecordWriter(str(split_dir / "data.gz"), options="GZIP") as writer:
-        for annotation in annotations:
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, pairs.PairConfig()):
-                writer.write(example_codec.to_example(pair).SerializeToString())
-    return root, annotations
+@pytest.fixture
+def pair_files(pair_records):
+    return pair_records, None
 
 
 def _check_batch(lr, targets, batch_size):
@@ -50,7 +37,7 @@ def test_batches_from_files(pair_files):
     dataset = input_pipeline.dataset_from_files(
         os.path.join(root, "Split-train", "*"), 4, 128, 8, DIC_HEATMAPS, training=False)
     batches = list(dataset)
-    assert sum(int(lr.shape[0]) for lr, _ in batches) == 12
+    assert sum(int(lr.shape[0]) for lr, _ in batches) == 24
     _check_batch(*batches[0], batch_size=4)
 
 
@@ -76,7 +63,7 @@ def test_training_batches_repeat_and_pairs_of_other_scales_are_dropped(pair_file
     root, _ = pair_files
     dataset = input_pipeline.dataset_from_files(
         os.path.join(root, "Split-train", "*"), 5, 128, 8, DIC_HEATMAPS, training=True, seed=1)
-    assert len(list(dataset.take(6))) == 6   # 30 examples from 12: repeated
+    assert len(list(dataset.take(8))) == 8   # 40 examples from 24: repeated
     none_at_x4 = input_pipeline.dataset_from_files(
         os.path.join(root, "Split-train", "*"), 4, 128, 4, DIC_HEATMAPS, training=False)
     assert list(none_at_x4) == []

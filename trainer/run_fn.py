@@ -1,0 +1,42 @@
+"""The TFX Trainer's module file: a thin adapter from fn_args to trainer.task.train_and_export.
+
+Everything it calls is plain training code that runs and is tested without TFX.
+"""
+
+import hashlib
+import json
+import os
+
+from trainer import input_pipeline, task
+from trainer.training_config import CONFIG_KEY, TrainingConfig
+
+
+def backup_dir_for(fn_args, config):
+    """Where a run's checkpoints live: the same place for the same inputs and settings.
+
+    Each Trainer execution gets a fresh output folder, so checkpoints kept there would be lost
+    when a killed run is started again; keying them by what the run trains on lets the new
+    execution find and continue them.
+    """
+    key = json.dumps({"train": sorted(fn_args.train_files), "steps": fn_args.train_steps,
+                      "config": config.to_dict()}, sort_keys=True)
+    trainer_root = os.path.dirname(os.path.dirname(fn_args.model_run_dir.rstrip("/")))
+    return os.path.join(trainer_root, "backup", hashlib.sha256(key.encode()).hexdigest()[:16])
+
+
+def run_fn(fn_args):
+    config = TrainingConfig.from_dict(fn_args.custom_config[CONFIG_KEY])
+
+    def make_dataset(training, batch_size, hr_size, scale, heatmap_spec):
+        files = fn_args.train_files if training else fn_args.eval_files
+        return input_pipeline.dataset_from_accessor(
+            fn_args.data_accessor, files, batch_size, hr_size, scale, heatmap_spec, training, seed=config.seed)
+
+    task.train_and_export(
+        config,
+        make_dataset=make_dataset,
+        train_steps=fn_args.train_steps,
+        serving_model_dir=fn_args.serving_model_dir,
+        log_dir=fn_args.model_run_dir,
+        backup_dir=backup_dir_for(fn_args, config),
+    )
