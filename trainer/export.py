@@ -60,5 +60,5 @@ def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, 
                          input_signature=[tf.TensorSpec(None, tf.uint8, name=signatures.LR_IMAGES_INPUT)])
     archive.add_endpoint(signatures.TF_EXAMPLE_SIGNATURE, serve_tf_examples,
                          input_signature=[tf.TensorSpec([None], tf.string, name=signatures.EXAMPLES_INPUT)])
-    archive.write_out(export_dir)
+    archive.write_out(export_dir, verbose=False)
     return export_dir

@@ -14,6 +14,7 @@ import tensorflow as tf
 from tfx import v1 as tfx
 
 from pipeline import configs, local_runner, metadata_queries
+from trainer.training_config import paper_config
 from tinyface import features
 from tinyface.data import example_codec, synth
 from tinyface.validation import data_report
@@ -22,7 +23,11 @@ pytestmark = pytest.mark.pipeline
 
 DATA_NODES = ["FaceExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
               "DistributionValidator", "DataGate", "PairGen"]
+ALL_NODES = DATA_NODES + ["Trainer"]
 FACES_PER_SPAN = 80
+# A few steps of the small JASRNet: the pipeline test checks wiring, not model quality.
+TINY_TRAINING = dict(training_config=paper_config("jasrnet", batch_size=4, checkpoint_every=2, eval_steps=1),
+                     train_steps=4)
 
 
 def _add_span(root, span, preset, seed):
@@ -45,22 +50,22 @@ def test_spans_caching_and_drift(tmp_path):
     home, data = str(tmp_path / "home"), str(tmp_path / "data")
 
     def run():
-        local_runner.run(home=home, data_root=data, use_spans=True, dataset="synthetic")
+        local_runner.run(home=home, data_root=data, use_spans=True, dataset="synthetic", **TINY_TRAINING)
 
     # Span 1: everything runs; no baseline, so drift is not checked and the data passes.
     _add_span(data, 1, "default", seed=1)
     run()
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     executions = metadata_queries.executions_by_node(store)
-    for node in DATA_NODES:
+    for node in ALL_NODES:
         assert executions[node] == ["COMPLETE"], node
+    model = metadata_queries.latest_artifact(store, "Model")
+    assert os.path.exists(os.path.join(model.uri, "Format-Serving", "saved_model.pb"))
     report = _latest_report(store)
     assert report["passed"] and report["faces_read"] == FACES_PER_SPAN and report["faces_skipped"] == 0
     assert report["drift_verdict"].startswith("not checked")
 
-    pairs = metadata_queries.latest_artifact(store, "Examples")
     pairs_artifact = [a for a in store.get_artifacts_by_type("Examples") if "PairGen" in a.uri][-1]
-    assert pairs.id == pairs_artifact.id
     first_pair = next(iter(tf.data.TFRecordDataset(
         tf.io.gfile.glob(os.path.join(pairs_artifact.uri, "Split-train", "*")), compression_type="GZIP")))
     pair = example_codec.from_example(first_pair.numpy())
@@ -71,7 +76,7 @@ def test_spans_caching_and_drift(tmp_path):
     # Same span again: every component is a cache hit.
     run()
     executions = metadata_queries.executions_by_node(store)
-    for node in DATA_NODES:
+    for node in ALL_NODES:
         assert executions[node] == ["COMPLETE", "CACHED"], node
 
     # Span 2 from the same distribution: compared with span 1, no drift, pairs made.
@@ -80,6 +85,7 @@ def test_spans_caching_and_drift(tmp_path):
     executions = metadata_queries.executions_by_node(store)
     assert executions["FaceExampleGen"][-1] == "COMPLETE"
     assert executions["PairGen"][-1] == "COMPLETE"
+    assert executions["Trainer"][-1] == "COMPLETE"
     report = _latest_report(store)
     assert report["passed"], report
     assert report["drift_verdict"] == "no drift"
@@ -91,7 +97,8 @@ def test_spans_caching_and_drift(tmp_path):
         run()
     executions = metadata_queries.executions_by_node(store)
     assert executions["DataGate"][-1] == "FAILED"
-    assert len(executions["PairGen"]) == 3  # no PairGen execution for span 3
+    assert len(executions["PairGen"]) == 3  # no PairGen (and no Trainer) execution for span 3
+    assert len(executions["Trainer"]) == 3
     assert _latest_report(store)["drift_baseline"].startswith("span 1 ")  # span 3's report is not published
 
 
@@ -106,7 +113,7 @@ def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, sy
     os.remove(sorted(data.glob("*.png"))[5])          # an annotation whose image is missing
 
     home = str(tmp_path / "home")
-    local_runner.run(home=home, data_root=str(data), dataset="synthetic")
+    local_runner.run(home=home, data_root=str(data), dataset="synthetic", **TINY_TRAINING)
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     report = _latest_report(store)
     assert report["passed"]

@@ -88,3 +88,16 @@ def test_wrong_input_is_invalid_argument(trained, shape):
     serve = tf.saved_model.load(export_dir).signatures[signatures.SERVING_DEFAULT]
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"must be uint8 images of shape \(N, 16, 16, 3\)"):
         serve(**{signatures.LR_IMAGES_INPUT: tf.zeros(shape, tf.uint8)})
+
+
+def test_saved_model_cli_lists_both_signatures(trained):
+    import subprocess
+    import sys
+
+    _, _, _, export_dir, _ = trained
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", export_dir], capture_output=True, text=True,
+                           check=True).stdout
+    for name in (signatures.SERVING_DEFAULT, signatures.TF_EXAMPLE_SIGNATURE):
+        assert f"signature_def['{name}']" in shown
+    assert f"inputs['{signatures.LR_IMAGES_INPUT}']" in shown and "DT_UINT8" in shown
