@@ -10,6 +10,7 @@ from tinyface import features
 from tinyface.data.degradation import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.pairs import PairConfig
+from trainer.training_config import paper_config
 
 PIPELINE_NAME = "tinyface"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +53,12 @@ PAIR_CONFIG = PairConfig(
     materialize_heatmaps=False,   # rendered in the input pipeline; see README for the figures
     heatmap_spec=DIC_HEATMAPS,
 )
+
+# ---- Training. The module file is the Trainer's entry point; TFX packs its folder (trainer/).
+TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, "trainer", "run_fn.py")
+TRAINING = paper_config("dic", model_size="small", batch_size=8, checkpoint_every=50, eval_steps=10)
+TRAIN_STEPS = 200
+EVAL_STEPS = 10
 
 # ---- Beam. DirectRunner in-process by default; any Beam runner by these flags.
 BEAM_PIPELINE_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

@@ -13,7 +13,8 @@ from pipeline.pipeline import create_pipeline
 
 
 def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, use_spans=None,
-                   strict=None, schema_file=None, enable_cache=True):
+                   strict=None, schema_file=None, training_config=None, train_steps=None,
+                   enable_cache=True):
     """The pipeline with configs' settings, some overridden; paths under `home`."""
     home = home or configs.HOME
     return create_pipeline(
@@ -31,6 +32,10 @@ def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, us
         drift_thresholds=configs.DRIFT_THRESHOLDS,
         drift_splits=configs.DRIFT_SPLITS,
         pair_config=configs.PAIR_CONFIG,
+        trainer_module_file=configs.TRAINER_MODULE_FILE,
+        training_config=training_config or configs.TRAINING,
+        train_steps=train_steps or configs.TRAIN_STEPS,
+        eval_steps=configs.EVAL_STEPS,
         train_buckets=configs.TRAIN_BUCKETS,
         eval_buckets=configs.EVAL_BUCKETS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(

@@ -14,6 +14,7 @@ from components.pair_gen.component import PairGen
 from pipeline import resolvers
 from tinyface.data.pairs import PairConfig
 from tinyface.validation.drift import distribution_validator_config
+from trainer.training_config import CONFIG_KEY, TrainingConfig
 
 
 def create_pipeline(
@@ -26,6 +27,10 @@ def create_pipeline(
     drift_thresholds: Dict[str, Tuple[str, float]],
     drift_splits: Sequence[str],
     pair_config: PairConfig,
+    trainer_module_file: str,
+    training_config: TrainingConfig,
+    train_steps: int,
+    eval_steps: int,
     train_buckets: int = 8,
     eval_buckets: int = 2,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
@@ -62,11 +67,18 @@ def create_pipeline(
         data_report=data_gate.outputs["data_report"],
         config=pair_config)
 
+    trainer = tfx.components.Trainer(
+        module_file=trainer_module_file,
+        examples=pair_gen.outputs["pairs"],
+        train_args=tfx.proto.TrainArgs(num_steps=train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
+        custom_config={CONFIG_KEY: training_config.to_dict()})
+
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, previous_span,
-                    distribution_validator, data_gate, pair_gen],
+                    distribution_validator, data_gate, pair_gen, trainer],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args,
