@@ -40,6 +40,7 @@ import keras
 from tinyface.data.heatmaps import HeatmapSpec
 from tinyface.data.landmarks import FACE_PARTS_68
 from trainer import dic_blocks as blocks
+from trainer import layers
 from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
 
 # The alignment branch works at HR/4: stride-2 stem conv, then a 2x2 max-pool.
@@ -113,7 +114,7 @@ def build(config, name="dic"):
     lr = keras.Input((config.lr_size, config.lr_size, 3), name="lr")
 
     # LR features: 3x3 conv to 4F, pixel shuffle to F channels at 2x the LR size.
-    features = blocks.PixelShuffle(2, name="feat_in")(blocks.conv_prelu(4 * f, 3, "conv_in")(lr))
+    features = layers.PixelShuffle(2, name="feat_in")(blocks.conv_prelu(4 * f, 3, "conv_in")(lr))
     bilinear = keras.layers.UpSampling2D(config.scale, interpolation="bilinear",
                                          name="bilinear_x8")(lr)
 

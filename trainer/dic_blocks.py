@@ -30,7 +30,7 @@ HEATMAP_HEAD_STDDEV = 1e-3
 
 def _register(cls):
     # Registered as "tinyface>Dic<Class>": the registry is global and silently overwrites on a
-    # name clash (JASRNet registers its own "tinyface>PixelShuffle", with a different layout).
+    # name clash, so DIC's own layers carry their model's prefix.
     return keras.saving.register_keras_serializable(package="tinyface",
                                                     name=f"Dic{cls.__name__}")(cls)
 
@@ -38,30 +38,6 @@ def _register(cls):
 # --------------------------------------------------------------------------------------------
 # Custom layers
 # --------------------------------------------------------------------------------------------
-
-@_register
-class PixelShuffle(keras.layers.Layer):
-    """(B, h, w, C*r*r) -> (B, h*r, w*r, C) via depth_to_space.
-
-    PyTorch's PixelShuffle reads channels in a different order; with weights learned from
-    scratch the two are the same model up to a permutation of the preceding conv's filters.
-    """
-
-    def __init__(self, scale, **kwargs):
-        super().__init__(**kwargs)
-        self.scale = int(scale)
-
-    def call(self, x):
-        return tf.nn.depth_to_space(x, self.scale)
-
-    def compute_output_shape(self, shape):
-        r = self.scale
-        return (shape[0], None if shape[1] is None else shape[1] * r,
-                None if shape[2] is None else shape[2] * r, shape[3] // (r * r))
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
 
 @_register
 class AlignCornersUpsample2x(keras.layers.Layer):

@@ -50,6 +50,7 @@ import keras
 import tensorflow as tf
 
 from tinyface.data.heatmaps import JASRNET_DOWNSAMPLING, jasrnet_heatmaps
+from trainer import layers
 from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
 
 # Input normalisation of the reference (its MeanShift with rgb_range 1): ImageNet statistics.
@@ -126,33 +127,6 @@ def heatmap_spec(config):
     return jasrnet_heatmaps(config.hr_size)
 
 
-@keras.saving.register_keras_serializable(package="tinyface")
-class PixelShuffle(keras.layers.Layer):
-    """Sub-pixel upsampling (B, H, W, C * f^2) -> (B, H * f, W * f, C), as nn.PixelShuffle.
-
-    Keras 3 has no built-in; TF's depth_to_space is the same rearrangement up to the order of
-    the channels within each f x f group, which a learned preceding conv absorbs.
-    """
-
-    def __init__(self, factor, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = int(factor)
-
-    def call(self, inputs):
-        return tf.nn.depth_to_space(inputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        f = self.factor
-        return (batch,
-                None if height is None else height * f,
-                None if width is None else width * f,
-                channels // (f * f))
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-
-
 class _Builder:
     """Creates the named layers of one model; keeps the config out of every helper call."""
 
@@ -215,7 +189,7 @@ class _Builder:
         x = keras.layers.Add(name="sr_skip_add")([x, skip])
         for i in range(_DOWNSAMPLING_STEPS):
             x = self.conv(x, 4 * c.n_feats, f"sr_up{i}_conv")
-            x = PixelShuffle(2, name=f"sr_up{i}_shuffle")(x)
+            x = layers.PixelShuffle(2, name=f"sr_up{i}_shuffle")(x)
         return self.conv(x, 3, "sr_out_conv")
 
     def cpm_head(self, features):

@@ -71,6 +71,13 @@ class LineListReader(Reader):
             except BadInput as error:
                 yield error
 
+    @staticmethod
+    def _next_face_index(faces_per_image, relative):
+        """Index of this face among the faces of its image (in order of appearance)."""
+        index = faces_per_image[relative]
+        faces_per_image[relative] += 1
+        return index
+
     @abc.abstractmethod
     def _parse_line(self, root, unit, number, tokens, dataset, subset, faces_per_image):
         """Returns the FaceAnnotation of one line, or raises BadInput naming `unit` and `number`."""

@@ -40,8 +40,7 @@ class Lfw5Reader(base.LineListReader):
             raise BadInput(unit, f"image not found: {name}", number)
         left, right, top, bottom = values[:4]
         relative = base.relative_path(image_path, root)
-        face_index = faces_per_image[relative]
-        faces_per_image[relative] += 1
+        face_index = self._next_face_index(faces_per_image, relative)
         return FaceAnnotation(
             image_path=image_path,
             relative_path=relative,

@@ -50,8 +50,7 @@ class WflwReader(base.LineListReader):
             named = tokens[_FLAGS_END] if len(tokens) > _FLAGS_END else base.describe_image_beside(unit)
             raise BadInput(unit, f"image not found: {named}", number)
         relative = base.relative_path(image_path, root)
-        face_index = faces_per_image[relative]
-        faces_per_image[relative] += 1
+        face_index = self._next_face_index(faces_per_image, relative)
         return FaceAnnotation(
             image_path=image_path,
             relative_path=relative,
