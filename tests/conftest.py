@@ -38,3 +38,15 @@ def synthetic_faces(tmp_path_factory):
         return made[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def exported_model(tmp_path_factory):
+    """The Trainer's export of a SMALL JASRNet, once per session. Untrained: training would only
+    slow the tests that use it, which check the plumbing around whatever the model answers."""
+    folder = tmp_path_factory.getbasetemp() / "predict-model"
+    if not (folder / "saved_model.pb").exists():
+        from trainer import export, model_registry
+        built = model_registry.build_model("jasrnet", "small")
+        export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
+    return str(folder)

@@ -12,8 +12,8 @@ from tinyface.data.errors import BadInput
 def _commands():
     # Command modules import only argparse-level things at the top; TensorFlow, Beam and TFX
     # are imported inside each command's run(), so `tinyface synth` or `--help` start fast.
-    from tinyface.commands import pipeline_run, synth, validate
-    return (synth, validate, pipeline_run)
+    from tinyface.commands import pipeline_run, predict, synth, validate
+    return (synth, validate, pipeline_run, predict)
 
 
 def build_parser():

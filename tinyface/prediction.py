@@ -1,0 +1,276 @@
+"""Running an exported tinyface model on image files: the library behind `tinyface predict`.
+
+The model is the Trainer's SavedModel (trainer/export.py), used through its serving_default
+signature exactly as TF Serving would: uint8 LR images in, the uint8 SR image and the 68
+landmarks (SR pixels, 0-based, pixel centres at integers) out.
+
+TensorFlow is imported inside the functions that need it, so preparing inputs and drawing
+landmarks stay usable (and testable) without loading TensorFlow.
+"""
+
+import dataclasses
+import json
+import os
+import re
+from typing import Optional
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tinyface import signatures
+from tinyface.data.degradation import bicubic_resize
+from tinyface.data.errors import BadInput
+from tinyface.data.image_io import load_rgb
+
+PREDICTIONS_JSON = "predictions.json"
+LANDMARK_FILL = (0, 255, 0)     # saturated green: far from every skin, hair and lip colour
+LANDMARK_OUTLINE = (0, 0, 0)    # a dark ring keeps the dot visible on pale or green backgrounds
+_VERSION_DIR = re.compile(r"[0-9]+")  # TF Serving versions are plain decimal numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """A loaded serving model and the sizes it works at."""
+
+    serve: object               # the serving_default signature (a TF ConcreteFunction)
+    lr_size: int                # side of the square uint8 input it accepts
+    sr_size: int                # side of the SR image it returns; landmarks are in its pixels
+    saved_model_dir: str        # the SavedModel directory actually loaded
+    version: Optional[int]      # its TF Serving version, None when given a SavedModel directly
+    # The object tf.saved_model.load returned: the signature only holds weak references to the
+    # model's variables, so they would be freed (and `serve` would fail) without this one.
+    loaded: object = dataclasses.field(repr=False, compare=False, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    sr_images: np.ndarray       # uint8 (N, sr, sr, 3)
+    landmarks: np.ndarray       # float32 (N, 68, 2), SR pixels
+
+
+def find_saved_model(model_dir):
+    """(SavedModel directory, version or None) for a SavedModel or a TF Serving base directory.
+
+    A TF Serving base holds one SavedModel per numeric subdirectory (`base/<version>/`); like
+    TF Serving, the highest number wins (numerically: 12 beats 3), so `tinyface predict`
+    answers with the model a server on the same folder would serve. Other subdirectories
+    (e.g. a temporary export folder) are ignored, as TF Serving ignores them.
+    """
+    model_dir = str(model_dir)
+    if not os.path.isdir(model_dir):
+        raise BadInput(model_dir, "model directory not found")
+    if _has_saved_model(model_dir):
+        return model_dir, None
+    # (number, folder name as written: it may be zero-padded, e.g. "0012").
+    versions = sorted((int(name), name) for name in os.listdir(model_dir)
+                      if _VERSION_DIR.fullmatch(name) and os.path.isdir(os.path.join(model_dir, name)))
+    if not versions:
+        raise BadInput(model_dir, "no SavedModel: expected saved_model.pb here, or numeric version "
+                                  "subdirectories holding one (TF Serving layout base/<version>/)")
+    version, name = versions[-1]
+    chosen = os.path.join(model_dir, name)
+    if not _has_saved_model(chosen):
+        # Not falling back to an older version: a server would fail on this one too, and
+        # silently predicting with an older model would hide that.
+        raise BadInput(chosen, f"highest model version {version} has no saved_model.pb")
+    return chosen, version
+
+
+def _has_saved_model(directory):
+    return any(os.path.isfile(os.path.join(directory, name)) for name in ("saved_model.pb", "saved_model.pbtxt"))
+
+
+def load_model(model_dir):
+    """Loads the serving model in `model_dir` (SavedModel or TF Serving base directory).
+
+    The SR size comes from the signature's output spec. The LR size comes from its input spec
+    when that is static; the Trainer's export declares the input with an unknown shape (so a
+    wrong size gets its INVALID_ARGUMENT message rather than a signature mismatch), so then it
+    is found by a probe: one zero image per candidate size sr/scale, for every integer scale
+    (x8 first), and the size the model accepts is the LR size. A rejected size fails in the
+    input check before any convolution, so the probe costs about one forward pass of one image.
+    """
+    import tensorflow as tf
+
+    saved_model_dir, version = find_saved_model(model_dir)
+    try:
+        loaded = tf.saved_model.load(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise BadInput(saved_model_dir, f"cannot load SavedModel: {_first_line(error)}") from None
+    if signatures.SERVING_DEFAULT not in loaded.signatures:
+        raise BadInput(saved_model_dir, f"SavedModel has no {signatures.SERVING_DEFAULT!r} signature "
+                                        f"(has: {', '.join(sorted(loaded.signatures)) or 'none'})")
+    serve = loaded.signatures[signatures.SERVING_DEFAULT]
+    sr_shape = serve.structured_outputs[signatures.SR_IMAGE_OUTPUT].shape
+    if sr_shape.rank != 4 or sr_shape[1] is None or sr_shape[1] != sr_shape[2]:
+        raise BadInput(saved_model_dir, f"{signatures.SR_IMAGE_OUTPUT} output has no static square size: {sr_shape}")
+    sr_size = int(sr_shape[1])
+    lr_size = _declared_lr_size(serve) or _probe_lr_size(serve, sr_size, saved_model_dir)
+    return Model(serve=serve, lr_size=lr_size, sr_size=sr_size, saved_model_dir=saved_model_dir,
+                 version=version, loaded=loaded)
+
+
+def _declared_lr_size(serve):
+    _, kwargs = serve.structured_input_signature
+    shape = kwargs[signatures.LR_IMAGES_INPUT].shape
+    if shape.rank == 4 and shape[1] is not None and shape[1] == shape[2]:
+        return int(shape[1])
+    return None
+
+
+def _probe_lr_size(serve, sr_size, saved_model_dir):
+    import tensorflow as tf
+
+    # x8 (the papers' and tinyface's scale) first: a rejected size makes TensorFlow log a
+    # warning, so the usual model is found by the first call, silently.
+    scales = sorted((scale for scale in range(1, sr_size + 1) if sr_size % scale == 0), key=lambda s: (s != 8, s))
+    candidates = [sr_size // scale for scale in scales]
+    for lr_size in candidates:
+        try:
+            serve(**{signatures.LR_IMAGES_INPUT: tf.zeros([1, lr_size, lr_size, 3], tf.uint8)})
+        except tf.errors.InvalidArgumentError:
+            continue
+        return lr_size
+    raise BadInput(saved_model_dir, f"{signatures.SERVING_DEFAULT} accepts no square uint8 input whose "
+                                    f"side divides its SR size {sr_size}")
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def prepare_lr(image, lr_size):
+    """(uint8 (lr, lr, 3) model input, note) for an RGB uint8 (H, W, 3) image of any size.
+
+    Faces are assumed already cropped, so the whole image is resized to the square LR input
+    (no crop: cropping would cut off landmarks near the border) with the same antialiased
+    bicubic that made the training inputs. The note says what was done ("" when the image
+    already is lr x lr), and warns when the face gets stretched or upscaled.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"prepare_lr expects a uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    if (height, width) == (lr_size, lr_size):
+        return image, ""
+    note = f"resized {width}x{height} -> {lr_size}x{lr_size}"
+    if width != height:
+        note += f" (aspect ratio {width / height:.2f}, stretched to a square: expects a square face crop)"
+    if width < lr_size or height < lr_size:
+        note += " (upscaled: smaller than the model's input)"
+    return bicubic_resize(image, lr_size), note
+
+
+def predict(model, lr_images, batch_size=32):
+    """Runs `model` on uint8 (N, lr, lr, 3) images in batches; returns a Prediction."""
+    import tensorflow as tf
+
+    lr_images = np.asarray(lr_images)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    expected = (model.lr_size, model.lr_size, 3)
+    if lr_images.dtype != np.uint8 or lr_images.ndim != 4 or lr_images.shape[1:] != expected:
+        raise ValueError(f"predict expects uint8 images of shape (N, {model.lr_size}, {model.lr_size}, 3), "
+                         f"got {lr_images.dtype} {lr_images.shape}")
+    sr_images, landmarks = [], []
+    for start in range(0, len(lr_images), batch_size):
+        batch = tf.constant(lr_images[start:start + batch_size])
+        outputs = model.serve(**{signatures.LR_IMAGES_INPUT: batch})
+        sr_images.append(outputs[signatures.SR_IMAGE_OUTPUT].numpy())
+        landmarks.append(outputs[signatures.LANDMARKS_OUTPUT].numpy())
+    if not sr_images:
+        return Prediction(np.zeros((0, model.sr_size, model.sr_size, 3), np.uint8), np.zeros((0, 68, 2), np.float32))
+    return Prediction(np.concatenate(sr_images), np.concatenate(landmarks))
+
+
+def draw_landmarks(image, landmarks):
+    """A copy of RGB uint8 `image` with a green, dark-ringed dot on each (x, y) landmark.
+
+    Coordinates are pixels with centres at integers (the model's convention, and PIL's for
+    shapes). The dot grows with the image so it stays visible on large images without hiding
+    a 128-pixel face. Points that are not finite are skipped; points outside are clipped by PIL.
+    """
+    canvas = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    radius = max(2, round(max(canvas.size) / 64))
+    for x, y in np.asarray(landmarks, dtype=np.float64):
+        if np.isfinite(x) and np.isfinite(y):
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius],
+                         fill=LANDMARK_FILL, outline=LANDMARK_OUTLINE, width=1)
+    return np.asarray(canvas)
+
+
+def output_stems(image_paths):
+    """One output name stem per input, unique: `a/face.jpg` and `b/face.png` -> face, face-2.
+
+    Without this the second would overwrite the first one's PNGs.
+    """
+    stems, taken = [], set()
+    for path in image_paths:
+        base = os.path.splitext(os.path.basename(str(path)))[0] or "image"
+        stem, count = base, 1
+        while stem in taken:
+            count += 1
+            stem = f"{base}-{count}"
+        taken.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def predict_files(model, image_paths, out_dir, batch_size=32):
+    """Predicts every image file; writes the PNGs and predictions.json into `out_dir`.
+
+    Per input `<stem>`: `<stem>_sr.png` (SR image with the landmarks drawn) and
+    `<stem>_sr_clean.png` (without). predictions.json (replaced on every run) lists per image
+    the input path and size, the preparation note, the PNG names and the 68 landmarks in SR
+    pixels, plus the model directory and version. Every image is read before anything is
+    written, so an unreadable one (BadInput naming it) leaves no partial output behind.
+    Returns the per-image JSON records, in input order.
+    """
+    image_paths = [str(path) for path in image_paths]
+    inputs = []
+    for path in image_paths:
+        image = load_rgb(path)
+        lr, note = prepare_lr(image, model.lr_size)
+        # Only the small LR image is kept, so many large photos do not fill the memory.
+        inputs.append((path, (image.shape[1], image.shape[0]), lr, note))
+    prediction = predict(model, np.stack([lr for _, _, lr, _ in inputs]) if inputs else
+                         np.zeros((0, model.lr_size, model.lr_size, 3), np.uint8), batch_size)
+
+    os.makedirs(out_dir, exist_ok=True)
+    records = []
+    for (path, (width, height), _, note), stem, sr, points in zip(
+            inputs, output_stems(image_paths), prediction.sr_images, prediction.landmarks):
+        drawn_name, clean_name = f"{stem}_sr.png", f"{stem}_sr_clean.png"
+        Image.fromarray(draw_landmarks(sr, points)).save(os.path.join(out_dir, drawn_name))
+        Image.fromarray(sr).save(os.path.join(out_dir, clean_name))
+        records.append({
+            "input": path,
+            "input_size": [width, height],
+            "note": note,
+            "sr_image": drawn_name,
+            "sr_image_clean": clean_name,
+            # float32 -> Python float is exact, so the JSON round-trips to the model's values.
+            "landmarks": points.astype(np.float64).tolist(),
+        })
+    report = {
+        "model_dir": model.saved_model_dir,
+        "model_version": model.version,
+        "lr_size": model.lr_size,
+        "sr_size": model.sr_size,
+        "landmark_coordinates": "SR image pixels, 0-based, pixel centres at integers",
+        "images": records,
+    }
+    with open(os.path.join(out_dir, PREDICTIONS_JSON), "w") as f:
+        f.write(_format_report(report))
+    return records
+
+
+def _format_report(report):
+    # Indented, except that each image's record stays on one line: indenting 68 [x, y] pairs
+    # would spread one image over hundreds of lines.
+    head = {key: value for key, value in report.items() if key != "images"}
+    lines = ["{"] + [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
+    images = [f"    {json.dumps(record)}" for record in report["images"]]
+    lines += ['  "images": [', ",\n".join(images), "  ]", "}"] if images else ['  "images": []', "}"]
+    return "\n".join(lines) + "\n"
