@@ -1,0 +1,268 @@
+"""How fast do our models train and serve on this machine, in float32 and mixed bfloat16?
+
+For each model x size x precision:
+  * training throughput (images/s): trainer.training.JointTrainingModel with the model's paper
+    loss (trainer.losses.joint_loss_for) and paper optimiser (build_optimizer(paper_config)),
+    compiled and trained with Keras fit on a synthetic in-memory tf.data of (LR, targets)
+    batches: random values, but every tensor shaped and keyed as trainer.input_pipeline makes
+    them (HR, HEATMAPS on the model's HeatmapSpec grid, LANDMARKS, HAS_LANDMARKS). Fit runs one
+    warm-up epoch (tracing, oneDNN primitive creation, optimiser slot creation) that is NOT
+    timed, then timed epochs of the same length; throughput is their images / seconds. We call
+    keras' Model.fit directly rather than trainer.training.fit, whose BackupAndRestore and
+    TensorBoard callbacks would add checkpoint writes to every timed epoch.
+  * inference: a tf.function over network(x, training=False) with a fixed input signature
+    (float32 [None, lr, lr, 3], one concrete function for all batch sizes, as the exported
+    serving signature has); latency in ms per image at batch 1 (median of repetitions) and
+    throughput in images/s at batch 32 (median), each after an untimed warm-up call at that
+    batch size.
+  * FLOPs: forward FLOPs per image from trainer.model_stats.forward_flops (TF profiler, 2 FLOPs
+    per multiply-add, the papers' convention), counted once on the float32 graph. Convention
+    for training: one step costs ~3x the forward FLOPs per image (forward, plus a backward
+    pass of ~2x forward: gradients w.r.t. activations and w.r.t. weights). Achieved GFLOP/s =
+    FLOPs per image x images/s; it is a count of useful model FLOPs, not of what the kernels
+    executed.
+
+The dtype policy is set globally BEFORE the model is built (Keras layers fix their compute
+dtype at construction) and reset to float32 afterwards, whatever happens.
+
+Budget (2 CPU cores): the "reference" presets are 50-92 GFLOP per face, so they train with
+a smaller batch (REFERENCE_TRAIN_BATCH, override with --reference-batch) and fewer timed
+steps and repetitions. --quick caps repetitions further: reference training in one-step
+epochs, and at batch 32 a single timed call with no separate warm-up call (see
+Budget.throughput_warmup); the figures then carry more noise. DIC reference dominates any
+run: its first training epoch alone traces for ~3.5 min, and one batch-32 float32 call takes
+~110 s on 2 cores. Measured (2-core Xeon with AMX): --sizes small ~4 min; --sizes reference
+--quick 19 min measured with the batch-32 warm-up call, ~15 min without it (DIC ~11 of
+those); use --models / --sizes to measure one model at a time.
+
+Run: .venv/bin/python benchmarks/model_speed.py [--models jasrnet dic] [--sizes small reference]
+         [--precisions float32 mixed_bfloat16] [--quick] [--reference-batch 2]
+"""
+
+import argparse
+import dataclasses
+import gc
+import os
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from trainer import input_pipeline, model_registry
+from trainer.losses import joint_loss_for
+from trainer.model_stats import forward_flops
+from trainer.training import JointTrainingModel, build_optimizer
+from trainer.training_config import paper_config
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+TRAIN_FLOPS_PER_FORWARD = 3   # forward + backward (~2x forward), see the module docstring
+SMALL_TRAIN_BATCH = 8         # the papers' batch size
+REFERENCE_TRAIN_BATCH = 2     # reference presets: 8 would take minutes per config on 2 cores
+THROUGHPUT_BATCH = 32
+DISTINCT_BATCHES = 4          # synthetic batches held in memory and cycled
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How much work one (model, size, precision) measurement does."""
+    train_batch: int
+    steps_per_epoch: int       # warm-up epoch and every timed epoch
+    timed_epochs: int
+    latency_repeats: int       # batch-1 calls timed
+    throughput_repeats: int    # batch-32 calls timed
+    # An untimed batch-32 call first. The serving function is already traced at batch 1 (its
+    # signature has a None batch), so skipping it only leaves oneDNN's per-shape setup in the
+    # timed call: negligible against a reference call of 20-200 s, which --quick saves.
+    throughput_warmup: bool = True
+
+
+def budget_for(size, quick, reference_batch):
+    if size == "small":
+        # Small presets are sub-GFLOP: enough repetitions for stable medians costs seconds.
+        return Budget(SMALL_TRAIN_BATCH, steps_per_epoch=5 if quick else 10,
+                      timed_epochs=2 if quick else 3, latency_repeats=20 if quick else 50,
+                      throughput_repeats=3 if quick else 10)
+    return Budget(reference_batch, steps_per_epoch=1 if quick else 2,
+                  timed_epochs=2 if quick else 3, latency_repeats=3 if quick else 5,
+                  throughput_repeats=1 if quick else 2, throughput_warmup=not quick)
+
+
+def synthetic_dataset(built, batch_size, seed=0):
+    """(LR, targets) batches with trainer.input_pipeline's keys, shapes and dtypes, random values."""
+    config, spec = built.config, built.heatmap_spec
+    rng = np.random.default_rng(seed)
+    n = DISTINCT_BATCHES * batch_size
+    num_landmarks = config.num_landmarks
+    channels = spec.num_channels(num_landmarks)
+    lr = rng.uniform(0, 1, (n, config.lr_size, config.lr_size, 3)).astype(np.float32)
+    targets = {
+        input_pipeline.HR: rng.uniform(0, 1, (n, config.hr_size, config.hr_size, 3)).astype(np.float32),
+        input_pipeline.HEATMAPS: rng.uniform(0, 1, (n, spec.size, spec.size, channels)).astype(np.float32),
+        # Inside the face area so losses that decode landmarks see plausible coordinates.
+        input_pipeline.LANDMARKS: rng.uniform(0.2 * config.hr_size, 0.8 * config.hr_size,
+                                              (n, num_landmarks, 2)).astype(np.float32),
+        input_pipeline.HAS_LANDMARKS: np.ones((n,), np.float32),
+    }
+    # cache() keeps the batches materialised, so the timed epochs measure the model, not tf.data.
+    return (tf.data.Dataset.from_tensor_slices((lr, targets)).batch(batch_size, drop_remainder=True)
+            .cache().repeat().prefetch(tf.data.AUTOTUNE))
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def measure_training(built, budget):
+    """(images/s over the timed epochs, seconds of the untimed warm-up epoch)."""
+    steps = budget.steps_per_epoch * (1 + budget.timed_epochs)
+    model = JointTrainingModel(
+        built.network, joint_loss_for(built.name, built.heatmap_spec, built.config.hr_size))
+    model.compile(optimizer=build_optimizer(
+        paper_config(built.name, batch_size=budget.train_batch), steps))
+    timer = EpochTimer()
+    model.fit(synthetic_dataset(built, budget.train_batch), epochs=1 + budget.timed_epochs,
+              steps_per_epoch=budget.steps_per_epoch, callbacks=[timer], verbose=0)
+    warmup, timed = timer.seconds[0], timer.seconds[1:]
+    images = budget.train_batch * budget.steps_per_epoch * len(timed)
+    return images / sum(timed), warmup
+
+
+def serving_function(network):
+    """What the SavedModel's serving signature runs: one concrete function, any batch size."""
+    lr_size = network.input_shape[1]
+    return tf.function(lambda lr: network(lr, training=False),
+                       input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.float32)])
+
+
+def median_call_seconds(function, batch, repeats, warmup=True):
+    """Median wall time of `function(batch)` over `repeats` calls, after one untimed call."""
+    def call():
+        outputs = function(batch)
+        # Materialise one output on the host: the call is over only when its results exist.
+        next(iter(outputs.values())).numpy()
+    if warmup:
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_inference(built, budget):
+    """(ms per image at batch 1, images/s at batch THROUGHPUT_BATCH)."""
+    serve = serving_function(built.network)
+    lr_size = built.config.lr_size
+    rng = np.random.default_rng(1)
+    single = tf.constant(rng.uniform(0, 1, (1, lr_size, lr_size, 3)), tf.float32)
+    many = tf.constant(rng.uniform(0, 1, (THROUGHPUT_BATCH, lr_size, lr_size, 3)), tf.float32)
+    latency = median_call_seconds(serve, single, budget.latency_repeats)
+    throughput = THROUGHPUT_BATCH / median_call_seconds(serve, many, budget.throughput_repeats,
+                                                        budget.throughput_warmup)
+    return latency * 1e3, throughput
+
+
+def count_flops(name, size):
+    """Forward FLOPs per image, counted on the float32 graph (once per model and size)."""
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return forward_flops(model_registry.build_model(name, size).network, batch=1)
+    finally:
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def measure(name, size, precision, budget, flops):
+    keras.mixed_precision.set_global_policy(precision)   # before building: layers fix dtypes then
+    try:
+        keras.utils.set_random_seed(0)
+        built = model_registry.build_model(name, size)
+        # Inference first, on the freshly initialised weights; training then changes only
+        # the weights' values, not the cost.
+        latency_ms, infer_rate = measure_inference(built, budget)
+        train_rate, warmup = measure_training(built, budget)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+        keras.backend.clear_session()
+        gc.collect()
+    return dict(model=name, size=size, precision=precision, batch=budget.train_batch,
+                train_rate=train_rate, train_gflops=TRAIN_FLOPS_PER_FORWARD * flops * train_rate / 1e9,
+                warmup=warmup, latency_ms=latency_ms, infer_rate=infer_rate,
+                infer_gflops=flops * infer_rate / 1e9, gflop=flops / 1e9)
+
+
+HEADER = (f"{'model':8} {'size':9} {'precision':14} {'GFLOP/img':>9} | {'batch':>5} {'train img/s':>11} "
+          f"{'GFLOP/s':>8} {'warm-up s':>9} | {'b1 ms/img':>9} {'b32 img/s':>9} {'GFLOP/s':>8}")
+
+
+def format_row(r):
+    return (f"{r['model']:8} {r['size']:9} {r['precision']:14} {r['gflop']:9.3f} | {r['batch']:5d} "
+            f"{r['train_rate']:11.2f} {r['train_gflops']:8.1f} {r['warmup']:9.1f} | "
+            f"{r['latency_ms']:9.1f} {r['infer_rate']:9.2f} {r['infer_gflops']:8.1f}")
+
+
+def speedups(results):
+    """bf16 / float32 ratios of every rate, for each model and size measured both ways."""
+    by_key = {(r["model"], r["size"], r["precision"]): r for r in results}
+    lines = []
+    for (model, size, precision), bf16 in by_key.items():
+        f32 = by_key.get((model, size, "float32"))
+        if precision != "mixed_bfloat16" or f32 is None:
+            continue
+        lines.append(f"  {model:8} {size:9} training x{bf16['train_rate'] / f32['train_rate']:.2f}, "
+                     f"batch-1 latency x{f32['latency_ms'] / bf16['latency_ms']:.2f}, "
+                     f"batch-32 throughput x{bf16['infer_rate'] / f32['infer_rate']:.2f}")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(model_registry.MODELS),
+                        choices=sorted(model_registry.MODELS))
+    parser.add_argument("--sizes", nargs="+", default=list(model_registry.SIZES),
+                        choices=model_registry.SIZES)
+    parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer timed steps and repetitions (noisier; for the reference sizes)")
+    parser.add_argument("--reference-batch", type=int, default=REFERENCE_TRAIN_BATCH,
+                        help=f"training batch of the reference presets (default {REFERENCE_TRAIN_BATCH})")
+    args = parser.parse_args()
+
+    print(f"{os.cpu_count()} CPUs, TF {tf.__version__}, Keras {keras.__version__}"
+          f"{', --quick' if args.quick else ''}", flush=True)
+    print(HEADER, flush=True)
+    print("-" * len(HEADER), flush=True)
+    results = []
+    start = time.perf_counter()
+    for name in args.models:
+        for size in args.sizes:
+            flops = count_flops(name, size)
+            budget = budget_for(size, args.quick, args.reference_batch)
+            for precision in args.precisions:
+                results.append(measure(name, size, precision, budget, flops))
+                print(format_row(results[-1]), flush=True)
+
+    print(f"\nTotal {time.perf_counter() - start:.0f} s. Training GFLOP/s counts "
+          f"{TRAIN_FLOPS_PER_FORWARD} x forward FLOPs per image; batch is the training batch "
+          f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); inference runs a "
+          f"tf.function with input signature [None, lr, lr, 3] at batch 1 and {THROUGHPUT_BATCH}; "
+          f"warm-up s is the untimed first training epoch (tracing included).")
+    lines = speedups(results)
+    if lines:
+        print("mixed_bfloat16 speed-up over float32:")
+        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
