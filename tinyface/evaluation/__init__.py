@@ -1,0 +1,1 @@
+"""Model evaluation with TFMA: the FaceSRMetrics metric and the Evaluator's EvalConfig."""
