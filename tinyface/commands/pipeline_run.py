@@ -39,6 +39,7 @@ def run(args):
     if report is not None:
         with open(os.path.join(report.uri, data_report.REPORT_TEXT)) as f:
             print(f.read())
-    pairs = metadata_queries.latest_artifact(store, "Examples")
-    print(f"pairs: {pairs.uri}" if pairs is not None else "no pairs were written")
+    model = metadata_queries.latest_artifact(store, "Model")
+    if model is not None:
+        print(f"trained model (SavedModel): {os.path.join(model.uri, 'Format-Serving')}")
     return 0
