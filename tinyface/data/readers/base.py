@@ -118,7 +118,9 @@ def first_line_tokens(path, limit=65536):
                 if line.strip():
                     return line.split()
     except OSError:
-        pass
+        # Sniffing only decides which format a file looks like; an unreadable file looks like
+        # none, and reading it for real reports the error with its path.
+        return []
     return []
 
 
