@@ -63,5 +63,14 @@ TRAINING = paper_config("jasrnet", model_size="small", batch_size=8, checkpoint_
 TRAIN_STEPS = 1000
 EVAL_STEPS = 10
 
+# ---- Evaluation and push. Blessing needs, on every slice, PSNR-Y at least this much above
+# bicubic and NME below the mean shape's; against the last blessed model, no drop beyond the
+# margins. WFLW users add features.WFLW_ATTRIBUTES to the slices.
+EVAL_SLICE_FEATURES = features.PAIR_SLICE_FEATURES
+MIN_PSNR_GAIN_DB = 1.0
+MAX_NME_RATIO_TO_MEAN_SHAPE = 1.0
+PSNR_REGRESSION_MARGIN_DB = 0.1
+NME_REGRESSION_MARGIN = 0.005
+
 # ---- Beam. DirectRunner in-process by default; any Beam runner by these flags.
 BEAM_PIPELINE_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

@@ -10,6 +10,7 @@ from tfx import v1 as tfx
 from components.face_example_gen.spec import FaceIngestOptions
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
+from tinyface.evaluation.eval_config import build_eval_config
 
 
 def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, use_spans=None,
@@ -36,6 +37,10 @@ def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, us
         training_config=training_config or configs.TRAINING,
         train_steps=train_steps or configs.TRAIN_STEPS,
         eval_steps=configs.EVAL_STEPS,
+        eval_config=build_eval_config(
+            configs.EVAL_SLICE_FEATURES, configs.MIN_PSNR_GAIN_DB, configs.MAX_NME_RATIO_TO_MEAN_SHAPE,
+            configs.PSNR_REGRESSION_MARGIN_DB, configs.NME_REGRESSION_MARGIN),
+        serving_dir=serving_dir(home),
         train_buckets=configs.TRAIN_BUCKETS,
         eval_buckets=configs.EVAL_BUCKETS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
@@ -43,6 +48,11 @@ def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, us
         beam_pipeline_args=configs.BEAM_PIPELINE_ARGS,
         enable_cache=enable_cache,
     )
+
+
+def serving_dir(home=None):
+    """Where Pusher writes blessed models, in TF Serving's versioned layout."""
+    return os.path.join(home or configs.HOME, "serving", configs.PIPELINE_NAME)
 
 
 def metadata_path(home=None):

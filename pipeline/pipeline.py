@@ -31,6 +31,8 @@ def create_pipeline(
     training_config: TrainingConfig,
     train_steps: int,
     eval_steps: int,
+    eval_config,
+    serving_dir: str,
     train_buckets: int = 8,
     eval_buckets: int = 2,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
@@ -74,11 +76,28 @@ def create_pipeline(
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
         custom_config={CONFIG_KEY: training_config.to_dict()})
 
+    latest_blessed_model = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model")
+    evaluator = tfx.components.Evaluator(
+        examples=pair_gen.outputs["pairs"],
+        model=trainer.outputs["model"],
+        baseline_model=latest_blessed_model.outputs["model"],
+        eval_config=eval_config)
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)))
+
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, previous_span,
-                    distribution_validator, data_gate, pair_gen, trainer],
+                    distribution_validator, data_gate, pair_gen, trainer, latest_blessed_model,
+                    evaluator, pusher],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args,

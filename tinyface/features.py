@@ -43,3 +43,5 @@ DEGRADATION_SEED = "degradation_seed"  # int: seed that reproduces this example'
 # Features every slice spec and drift check may use (defined here so nobody re-lists them).
 CATEGORICAL_SLICE_FEATURES = (DATASET, SUBSET, POSE_BUCKET, FACE_SIZE_BUCKET) + WFLW_ATTRIBUTES
 DRIFT_FEATURES = (BRIGHTNESS, YAW, FACE_SIZE, SHARPNESS, POSE_BUCKET, FACE_SIZE_BUCKET)
+# Slices every pair example has, whatever its dataset (WFLW's flags exist only for WFLW).
+PAIR_SLICE_FEATURES = (DATASET, POSE_BUCKET, FACE_SIZE_BUCKET, OCCLUDED, SCALE)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.pipeline
 
 DATA_NODES = ["FaceExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
               "DistributionValidator", "DataGate", "PairGen"]
-ALL_NODES = DATA_NODES + ["Trainer"]
+ALL_NODES = DATA_NODES + ["Trainer", "Evaluator", "Pusher"]
 FACES_PER_SPAN = 80
 # A few steps of the small JASRNet: the pipeline test checks wiring, not model quality.
 TINY_TRAINING = dict(training_config=paper_config("jasrnet", batch_size=4, checkpoint_every=2, eval_steps=1),
@@ -61,6 +61,11 @@ def test_spans_caching_and_drift(tmp_path):
         assert executions[node] == ["COMPLETE"], node
     model = metadata_queries.latest_artifact(store, "Model")
     assert os.path.exists(os.path.join(model.uri, "Format-Serving", "saved_model.pb"))
+    # Four training steps do not beat bicubic: the Evaluator must not bless, Pusher must not push.
+    blessing = metadata_queries.latest_artifact(store, "ModelBlessing")
+    assert blessing.custom_properties["blessed"].int_value == 0
+    serving = local_runner.serving_dir(home)
+    assert not os.path.exists(serving) or not os.listdir(serving)
     report = _latest_report(store)
     assert report["passed"] and report["faces_read"] == FACES_PER_SPAN and report["faces_skipped"] == 0
     assert report["drift_verdict"].startswith("not checked")

@@ -42,4 +42,25 @@ def run(args):
     model = metadata_queries.latest_artifact(store, "Model")
     if model is not None:
         print(f"trained model (SavedModel): {os.path.join(model.uri, 'Format-Serving')}")
+    _print_evaluation(store)
     return 0
+
+
+def _print_evaluation(store):
+    import tensorflow_model_analysis as tfma
+
+    from pipeline import metadata_queries
+    from tinyface.evaluation.summary import slice_table
+
+    evaluation = metadata_queries.latest_artifact(store, "ModelEvaluation")
+    blessing = metadata_queries.latest_artifact(store, "ModelBlessing")
+    pushed = metadata_queries.latest_artifact(store, "PushedModel")
+    if evaluation is None or blessing is None:
+        return
+    print("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
+    print(slice_table(tfma.load_eval_result(evaluation.uri)))
+    blessed = blessing.custom_properties["blessed"].int_value == 1
+    print("verdict: " + ("BLESSED" if blessed else "NOT BLESSED (must beat bicubic by the configured "
+                                                   "margin and the mean shape on every slice)"))
+    if blessed and pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
+        print(f"pushed: {pushed.custom_properties['pushed_destination'].string_value}")
