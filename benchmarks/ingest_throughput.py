@@ -217,7 +217,7 @@ def machine_facts():
         with open("/proc/cpuinfo") as f:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
-        pass
+        cpu = cpu  # no /proc (not Linux): the platform's own CPU name is the best we have
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [("cpu", cpu), ("nproc", f"{usable} usable of {os.cpu_count()}"),
             ("python", sys.version.split()[0]), ("apache-beam", beam.__version__),
