@@ -12,7 +12,9 @@ from absl import logging
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
 
 from components.face_example_gen.spec import AUTO_FORMAT, FaceIngestOptions
 from tinyface.beam.ingest import ReadFaces, SummarizeIngestion
@@ -27,19 +29,12 @@ DATA_FORMAT_PROPERTY = "data_format"
 class Executor(BaseExampleGenExecutor):
 
     def GetInputSourceToExamplePTransform(self):
-        summary_path = self._summary_path
-        resolved = self._resolved
+        root, data_format, options, summary_path = (
+            self._root, self._data_format, self._options, self._summary_path)
 
         @beam.ptransform_fn
         def _ReadSpanFolder(pipeline, exec_properties, split_pattern):  # pylint: disable=invalid-name
-            options = FaceIngestOptions.from_custom_config_json(
-                exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY])
-            root = os.path.normpath(os.path.join(
-                exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern))
-            data_format = options.data_format
-            if data_format == AUTO_FORMAT:
-                data_format = detect_format(root)
-            resolved["data_format"] = data_format
+            del exec_properties, split_pattern  # resolved once in Do(): FaceExampleGen has one input split
             outputs = pipeline | "ReadFaces" >> ReadFaces(
                 root, data_format, dataset=options.dataset, hr_size=options.hr_size, margin=options.margin)
             _ = outputs | "SummarizeIngestion" >> SummarizeIngestion(summary_path)
@@ -50,9 +45,15 @@ class Executor(BaseExampleGenExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         self._summary_path = os.path.join(examples.uri, ingestion_summary.FILE_NAME)
-        self._resolved = {}
-        options = FaceIngestOptions.from_custom_config_json(
+        options = self._options = FaceIngestOptions.from_custom_config_json(
             exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY])
+        input_config = example_gen_pb2.Input()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+        # The driver has already put the resolved span into the split's pattern.
+        self._root = os.path.normpath(os.path.join(
+            exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits[0].pattern))
+        self._data_format = (detect_format(self._root) if options.data_format == AUTO_FORMAT
+                             else options.data_format)
         super().Do(input_dict, output_dict, exec_properties)
         # The driver resolved span/version into exec properties; put them on the artifact here
         # too, since under LocalDagRunner the driver's own artifact update is not published.
@@ -65,7 +66,7 @@ class Executor(BaseExampleGenExecutor):
             summary = ingestion_summary.IngestionSummary.from_json(f.read())
         examples.set_int_custom_property(FACES_READ_PROPERTY, summary.faces_read)
         examples.set_int_custom_property(FACES_SKIPPED_PROPERTY, summary.faces_skipped)
-        examples.set_string_custom_property(DATA_FORMAT_PROPERTY, self._resolved["data_format"])
+        examples.set_string_custom_property(DATA_FORMAT_PROPERTY, self._data_format)
         for message in summary.skipped:
             logging.warning("skipped: %s", message)
         logging.info("FaceExampleGen read %d faces, skipped %d", summary.faces_read, summary.faces_skipped)
