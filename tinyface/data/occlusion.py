@@ -104,12 +104,16 @@ def _pixel_grid(size):
     return xs, ys
 
 
-def _ellipse(size, centre, half_axes, angle):
+def _shape_frame(size, centre, angle):
+    """Every pixel's coordinates (u, v) in the frame of a shape centred at `centre`, rotated by `angle`."""
     xs, ys = _pixel_grid(size)
     dx, dy = xs - centre[0], ys - centre[1]
     cos, sin = np.cos(angle), np.sin(angle)
-    u = dx * cos + dy * sin
-    v = -dx * sin + dy * cos
+    return dx * cos + dy * sin, -dx * sin + dy * cos
+
+
+def _ellipse(size, centre, half_axes, angle):
+    u, v = _shape_frame(size, centre, angle)
     return (u / half_axes[0]) ** 2 + (v / half_axes[1]) ** 2 <= 1.0
 
 
@@ -125,11 +129,7 @@ def _capsule(size, start, end, radius):
 
 
 def _rotated_rectangle(size, centre, half_sides, angle):
-    xs, ys = _pixel_grid(size)
-    dx, dy = xs - centre[0], ys - centre[1]
-    cos, sin = np.cos(angle), np.sin(angle)
-    u = dx * cos + dy * sin
-    v = -dx * sin + dy * cos
+    u, v = _shape_frame(size, centre, angle)
     return (np.abs(u) <= half_sides[0]) & (np.abs(v) <= half_sides[1])
 
 

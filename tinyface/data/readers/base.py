@@ -15,6 +15,9 @@ import collections
 import math
 import os
 
+import numpy as np
+
+from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp")
@@ -71,12 +74,24 @@ class LineListReader(Reader):
             except BadInput as error:
                 yield error
 
-    @staticmethod
-    def _next_face_index(faces_per_image, relative):
-        """Index of this face among the faces of its image (in order of appearance)."""
-        index = faces_per_image[relative]
+    def _annotation(self, root, unit, number, image_path, points, box, dataset, subset,
+                    faces_per_image, attributes=None):
+        """The FaceAnnotation of line `number`; faces of one image are numbered in order of appearance."""
+        relative = relative_path(image_path, root)
+        face_index = faces_per_image[relative]
         faces_per_image[relative] += 1
-        return index
+        return FaceAnnotation(
+            image_path=image_path,
+            relative_path=relative,
+            face_index=face_index,
+            landmarks=np.asarray(points, dtype=np.float64).reshape(-1, 2),
+            scheme=self.scheme,
+            dataset=dataset,
+            subset=subset,
+            box=tuple(box),
+            attributes=attributes or {},
+            origin=f"{unit}:{number}",
+        )
 
     @abc.abstractmethod
     def _parse_line(self, root, unit, number, tokens, dataset, subset, faces_per_image):

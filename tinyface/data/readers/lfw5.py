@@ -8,10 +8,8 @@ nose, left mouth corner, right mouth corner). The CUHK lists write Windows separ
 
 import os
 
-import numpy as np
 
 from tinyface.data import landmarks
-from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
 
@@ -39,19 +37,8 @@ class Lfw5Reader(base.LineListReader):
         if image_path is None:
             raise BadInput(unit, f"image not found: {name}", number)
         left, right, top, bottom = values[:4]
-        relative = base.relative_path(image_path, root)
-        face_index = self._next_face_index(faces_per_image, relative)
-        return FaceAnnotation(
-            image_path=image_path,
-            relative_path=relative,
-            face_index=face_index,
-            landmarks=np.asarray(values[4:], dtype=np.float64).reshape(-1, 2),
-            scheme=self.scheme,
-            dataset=dataset,
-            subset=subset,
-            box=(left, top, right, bottom),
-            origin=f"{unit}:{number}",
-        )
+        return self._annotation(root, unit, number, image_path, values[4:], (left, top, right, bottom),
+                                dataset, subset, faces_per_image)
 
 
 def _find_image(root, unit, name):

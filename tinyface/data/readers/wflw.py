@@ -9,11 +9,9 @@ annotations) refers to the image with the list file's stem beside it.
 
 import os
 
-import numpy as np
 
 from tinyface import features
 from tinyface.data import landmarks
-from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
 
@@ -49,20 +47,8 @@ class WflwReader(base.LineListReader):
         if image_path is None:
             named = tokens[_FLAGS_END] if len(tokens) > _FLAGS_END else base.describe_image_beside(unit)
             raise BadInput(unit, f"image not found: {named}", number)
-        relative = base.relative_path(image_path, root)
-        face_index = self._next_face_index(faces_per_image, relative)
-        return FaceAnnotation(
-            image_path=image_path,
-            relative_path=relative,
-            face_index=face_index,
-            landmarks=np.asarray(values[:_POINT_VALUES], dtype=np.float64).reshape(-1, 2),
-            scheme=self.scheme,
-            dataset=dataset,
-            subset=subset,
-            box=tuple(values[_POINT_VALUES:_BOX_END]),
-            attributes=flags,
-            origin=f"{unit}:{number}",
-        )
+        return self._annotation(root, unit, number, image_path, values[:_POINT_VALUES],
+                                values[_POINT_VALUES:_BOX_END], dataset, subset, faces_per_image, flags)
 
     @staticmethod
     def _image_path(root, unit, tokens):
