@@ -1,7 +1,7 @@
 """Every setting of the tinyface pipeline, in one place (as in TFX's templates).
 
-Paths default under TINYFACE_HOME (./tinyface_home); pipeline/local_runner.py takes
-per-run overrides of the data settings.
+Paths default under TINYFACE_HOME (./tinyface_home). A run overrides any of these without
+code edits: pipeline/run_config.py (`tinyface run --config FILE`, see the README).
 """
 
 import os
@@ -17,15 +17,14 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOME = os.environ.get("TINYFACE_HOME", os.path.join(os.getcwd(), "tinyface_home"))
 PIPELINE_ROOT = os.path.join(HOME, "pipelines", PIPELINE_NAME)
 
-# ---- Data. The default is the embedded synthetic dataset (made on first use, then cached).
-DEFAULT_DATA_ROOT = os.path.join(HOME, "data", "synthetic-default")
+# ---- Data. The default is the embedded synthetic dataset (made on first use under the run's
+# home, then cached); a run's data.root setting reads another folder instead.
 SYNTH_COUNT = 400
 SYNTH_SEED = 0
-DATA_ROOT = DEFAULT_DATA_ROOT
 DATA_FORMAT = "auto"          # a reader name (300w, dlib_xml, wflw, celeba, lfw5) or auto-detect
 DATASET_NAME = None           # None: the reader's default name ("300w", "wflw", ...)
-USE_SPANS = False             # True: DATA_ROOT holds span-N folders and the newest one is read
-HR_SIZE = 128
+USE_SPANS = False             # True: the data folder holds span-N folders and the newest one is read
+HR_SIZE = 128                 # fixed: every model preset is built for 128x128 faces
 CROP_MARGIN = 0.25
 STRICT = False                # True: the first bad record fails the run
 TRAIN_BUCKETS, EVAL_BUCKETS = 8, 2  # train/eval split by a hash of the face id

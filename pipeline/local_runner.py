@@ -1,8 +1,10 @@
 """Runs the tinyface pipeline locally: LocalDagRunner, Beam DirectRunner, ML Metadata in SQLite.
 
-Thin on purpose: settings come from pipeline/configs.py, overridable per call.
+Thin on purpose: settings come from pipeline/configs.py through pipeline/run_config.RunConfig,
+overridable per call (a --config file, command-line flags, tests).
 """
 
+import dataclasses
 import os
 
 from tfx import v1 as tfx
@@ -10,42 +12,43 @@ from tfx import v1 as tfx
 from components.face_example_gen.spec import FaceIngestOptions
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
+from pipeline.run_config import RunConfig, resolved_data_root
 from tinyface.evaluation.eval_config import build_eval_config
 
 
-def local_pipeline(home=None, data_root=None, data_format=None, dataset=None, use_spans=None,
-                   strict=None, schema_file=None, training_config=None, train_steps=None,
-                   enable_cache=True):
-    """The pipeline with configs' settings, some overridden; paths under `home`."""
+def local_pipeline(config: RunConfig = None, home=None, enable_cache=True, **overrides):
+    """The pipeline of `config` (default: configs.py's settings) with RunConfig fields
+    overridden by keyword; outputs and ML Metadata under `home`."""
     home = home or configs.HOME
+    config = dataclasses.replace(config or RunConfig(), **overrides)
     return create_pipeline(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=os.path.join(home, "pipelines", configs.PIPELINE_NAME),
-        data_root=data_root or configs.DATA_ROOT,
+        data_root=resolved_data_root(config, home),
         ingest_options=FaceIngestOptions(
-            data_format=data_format or configs.DATA_FORMAT,
-            dataset=dataset if dataset is not None else configs.DATASET_NAME,
+            data_format=config.data_format,
+            dataset=config.dataset,
             hr_size=configs.HR_SIZE,
-            margin=configs.CROP_MARGIN,
-            strict=configs.STRICT if strict is None else strict),
-        use_spans=configs.USE_SPANS if use_spans is None else use_spans,
-        schema_file=schema_file or configs.SCHEMA_FILE,
-        drift_thresholds=configs.DRIFT_THRESHOLDS,
-        drift_splits=configs.DRIFT_SPLITS,
-        pair_config=configs.PAIR_CONFIG,
+            margin=config.crop_margin,
+            strict=config.strict),
+        use_spans=config.use_spans,
+        schema_file=config.schema_file,
+        drift_thresholds=config.drift_thresholds,
+        drift_splits=config.drift_splits,
+        pair_config=config.pair_config,
         trainer_module_file=configs.TRAINER_MODULE_FILE,
-        training_config=training_config or configs.TRAINING,
-        train_steps=train_steps or configs.TRAIN_STEPS,
-        eval_steps=configs.EVAL_STEPS,
+        training_config=config.training_config,
+        train_steps=config.train_steps,
+        eval_steps=config.eval_steps,
         eval_config=build_eval_config(
-            configs.EVAL_SLICE_FEATURES, configs.MIN_PSNR_GAIN_DB, configs.MAX_NME_RATIO_TO_MEAN_SHAPE,
-            configs.PSNR_REGRESSION_MARGIN_DB, configs.NME_REGRESSION_MARGIN),
+            config.eval_slice_features, config.min_psnr_gain_db, config.max_nme_ratio_to_mean_shape,
+            config.psnr_regression_margin_db, config.nme_regression_margin),
         serving_dir=serving_dir(home),
-        train_buckets=configs.TRAIN_BUCKETS,
-        eval_buckets=configs.EVAL_BUCKETS,
+        train_buckets=config.train_buckets,
+        eval_buckets=config.eval_buckets,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             metadata_path(home)),
-        beam_pipeline_args=configs.BEAM_PIPELINE_ARGS,
+        beam_pipeline_args=list(config.beam_pipeline_args),
         enable_cache=enable_cache,
     )
 
@@ -59,5 +62,5 @@ def metadata_path(home=None):
     return os.path.join(home or configs.HOME, "metadata", configs.PIPELINE_NAME, "metadata.db")
 
 
-def run(**overrides):
-    tfx.orchestration.LocalDagRunner().run(local_pipeline(**overrides))
+def run(config: RunConfig = None, home=None, enable_cache=True, **overrides):
+    tfx.orchestration.LocalDagRunner().run(local_pipeline(config, home, enable_cache, **overrides))

@@ -3,6 +3,7 @@
 With no arguments it makes the embedded synthetic dataset (once; then cached) and runs on it.
 """
 
+import dataclasses
 import os
 
 from tinyface.data.readers import READERS
@@ -10,6 +11,9 @@ from tinyface.data.readers import READERS
 
 def register(subparsers):
     parser = subparsers.add_parser("run", help="run the pipeline locally", description=__doc__)
+    parser.add_argument("--config", metavar="FILE",
+                        help="YAML/JSON file overriding any setting of pipeline/configs.py (model, "
+                             "sizes, steps, thresholds, ...; see the README); flags below win over it")
     parser.add_argument("--data", metavar="DIR", help="dataset folder (default: the synthetic dataset)")
     parser.add_argument("--format", choices=sorted(READERS), help="annotation format (default: detected)")
     parser.add_argument("--dataset", help="dataset name written into the examples")
@@ -23,17 +27,20 @@ def register(subparsers):
 
 def run(args):
     from pipeline import configs, local_runner, metadata_queries
+    from pipeline.run_config import RunConfig, load_run_config, resolved_data_root
     from tinyface.data import synth_cache
     from tinyface.validation import data_report
 
     home = args.home or configs.HOME
-    data_root, dataset = args.data, args.dataset
-    if data_root is None:
-        data_root = synth_cache.default_dataset(os.path.join(home, "data", "synthetic-default"),
-                                                count=configs.SYNTH_COUNT, seed=configs.SYNTH_SEED)
-        dataset = dataset or "synthetic"
-    local_runner.run(home=home, data_root=data_root, data_format=args.format, dataset=dataset,
-                     use_spans=args.spans, strict=args.strict)
+    config = load_run_config(args.config) if args.config else RunConfig()
+    flags = dict(data_root=args.data, data_format=args.format, dataset=args.dataset,
+                 use_spans=args.spans or None, strict=args.strict or None)
+    config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
+    if config.data_root is None:
+        synth_cache.default_dataset(resolved_data_root(config, home), count=config.synth_count,
+                                    seed=config.synth_seed)
+        config = dataclasses.replace(config, dataset=config.dataset or "synthetic")
+    local_runner.run(config, home=home)
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     report = metadata_queries.latest_artifact(store, "tinyface.DataReport")
     if report is not None:

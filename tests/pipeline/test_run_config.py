@@ -1,0 +1,138 @@
+"""`tinyface run --config FILE`: a YAML file overrides any setting, mistakes name file and line."""
+
+import json
+
+import pytest
+from google.protobuf import json_format
+from tfx.proto import trainer_pb2
+
+from pipeline import configs, local_runner
+from pipeline.run_config import RunConfig, load_run_config
+from tinyface import features
+from tinyface.data.errors import BadInput
+from trainer.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig
+
+
+def _write(tmp_path, text, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_an_empty_file_keeps_every_configs_value(tmp_path):
+    assert load_run_config(_write(tmp_path, "")) == RunConfig()
+    assert RunConfig().training_config == configs.TRAINING
+    assert RunConfig().train_steps == configs.TRAIN_STEPS
+
+
+def test_overrides_every_section(tmp_path):
+    path = _write(tmp_path, """
+data:
+  root: /data/300w
+  format: 300w
+  synth_count: 50
+validation:
+  drift_thresholds:
+    brightness: [jensen_shannon_divergence, 0.3]
+pairs:
+  seed: 7
+  degradation:
+    scales: [4, 8]
+    occlusion_probability: 0.25
+    blur_sigma: [0, 1.5]
+training:
+  model_size: reference
+  batch_size: 16
+  learning_rate: 1e-3
+trainer:
+  train_steps: 5000
+evaluation:
+  min_psnr_gain_db: 0.5
+  slice_features: [dataset, occluded]
+beam:
+  pipeline_args: [--runner=DirectRunner, --direct_num_workers=2]
+""")
+    config = load_run_config(path)
+    assert (config.data_root, config.data_format, config.synth_count) == ("/data/300w", "300w", 50)
+    assert config.drift_thresholds == {"brightness": ("jensen_shannon_divergence", 0.3)}
+    assert config.pair_config.seed == 7
+    assert config.pair_config.degradation.scales == (4, 8)
+    assert config.pair_config.degradation.occlusion_probability == 0.25
+    assert config.pair_config.degradation.blur_sigma == (0.0, 1.5)
+    # Untouched nested settings keep their values.
+    assert config.pair_config.heatmap_spec == configs.PAIR_CONFIG.heatmap_spec
+    # YAML 1.1 reads "1e-3" as text; the setting's type decides.
+    assert config.training_config.learning_rate == pytest.approx(1e-3)
+    assert (config.training_config.model_size, config.training_config.batch_size) == ("reference", 16)
+    assert config.training_config.model == configs.TRAINING.model
+    assert config.train_steps == 5000 and config.eval_steps == configs.EVAL_STEPS
+    assert config.min_psnr_gain_db == 0.5
+    assert config.eval_slice_features == (features.DATASET, features.OCCLUDED)
+    assert config.beam_pipeline_args == ("--runner=DirectRunner", "--direct_num_workers=2")
+
+
+def test_a_new_model_brings_its_paper_optimiser_unless_the_file_sets_it(tmp_path):
+    other = "dic" if configs.TRAINING.model != "dic" else "jasrnet"
+    config = load_run_config(_write(tmp_path, f"training:\n  model: {other}\n")).training_config
+    assert config.model == other
+    assert config.learning_rate == PAPER_SETTINGS[other]["learning_rate"]
+    assert config.lr_milestones == PAPER_SETTINGS[other]["lr_milestones"]
+    assert config.batch_size == configs.TRAINING.batch_size   # not an optimiser setting: kept
+    config = load_run_config(_write(tmp_path, f"training:\n  model: {other}\n  learning_rate: 0.002\n"))
+    assert config.training_config.learning_rate == 0.002
+
+
+def test_json_files_work_too(tmp_path):
+    path = _write(tmp_path, json.dumps({"trainer": {"train_steps": 12}}), name="run.json")
+    assert load_run_config(path).train_steps == 12
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    ("training:\n  batch_size: 8\n  learning_rat: 0.1\n", 3, "unknown setting training.learning_rat"),
+    ("data:\n  root: x\nmodels:\n  a: 1\n", 3, "unknown section 'models'"),
+    ("trainer:\n  train_steps: many\n", 2, "trainer.train_steps must be an integer"),
+    ("trainer:\n  train_steps: 0\n", None, "train_steps must be a positive integer"),
+    ("training:\n  learning_rate: fast\n", 2, "training.learning_rate must be a number"),
+    ("training:\n  mixed_precision: fp64\n", 2, "mixed_precision must be one of"),
+    ("pairs:\n  degradation:\n    occlusion_probability: 2\n", 3, "occlusion_probability must lie in [0, 1]"),
+    ("data:\n  strict: yes please\n", 2, "data.strict must be true or false"),
+    ("evaluation: [1, 2]\n", 1, "evaluation must be a mapping"),
+    ("data:\n  root: [unclosed\n", 3, "not valid YAML"),
+])
+def test_mistakes_are_one_line_errors_naming_file_and_line(tmp_path, text, line, problem):
+    path = _write(tmp_path, text)
+    with pytest.raises(BadInput) as caught:
+        load_run_config(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ")
+    assert problem in message
+
+
+def test_a_missing_file_is_a_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="cannot read config file"):
+        load_run_config(str(tmp_path / "nope.yaml"))
+
+
+def test_the_pipeline_is_wired_with_the_file_settings(tmp_path):
+    path = _write(tmp_path, """
+training:
+  model: dic
+trainer:
+  train_steps: 77
+evaluation:
+  min_psnr_gain_db: 0.75
+  slice_features: [occluded]
+""")
+    pipeline = local_runner.local_pipeline(load_run_config(path), home=str(tmp_path / "home"))
+    nodes = {node.id: node for node in pipeline.components}
+    trainer = nodes["Trainer"]
+    custom = json.loads(trainer.exec_properties["custom_config"])
+    assert TrainingConfig.from_dict(custom[CONFIG_KEY]).model == "dic"
+    train_args = trainer_pb2.TrainArgs()
+    json_format.Parse(trainer.exec_properties["train_args"], train_args)
+    assert train_args.num_steps == 77
+    eval_config = nodes["Evaluator"].exec_properties["eval_config"]
+    assert "0.75" in eval_config
+    assert "occluded" in eval_config
+    assert nodes["FaceExampleGen"].exec_properties["input_base"] == str(tmp_path / "home" / "data" / "synthetic-default")
