@@ -4,13 +4,14 @@ Thin on purpose: settings come from pipeline/configs.py through pipeline/run_con
 overridable per call (a --config file, command-line flags, tests).
 """
 
+import contextlib
 import dataclasses
 import os
 
 from tfx import v1 as tfx
 
 from components.face_example_gen.spec import FaceIngestOptions
-from pipeline import configs
+from pipeline import configs, progress
 from pipeline.pipeline import create_pipeline
 from pipeline.run_config import RunConfig, resolved_data_root
 from tinyface.evaluation.eval_config import build_eval_config
@@ -62,5 +63,8 @@ def metadata_path(home=None):
     return os.path.join(home or configs.HOME, "metadata", configs.PIPELINE_NAME, "metadata.db")
 
 
-def run(config: RunConfig = None, home=None, enable_cache=True, **overrides):
-    tfx.orchestration.LocalDagRunner().run(local_pipeline(config, home, enable_cache, **overrides))
+def run(config: RunConfig = None, home=None, enable_cache=True, show_progress=False, **overrides):
+    """Runs the pipeline; with show_progress, prints a line per node as it finishes."""
+    tfx_pipeline = local_pipeline(config, home, enable_cache, **overrides)
+    with progress.show_progress(tfx_pipeline) if show_progress else contextlib.nullcontext():
+        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)

@@ -40,7 +40,7 @@ def run(args):
         synth_cache.default_dataset(resolved_data_root(config, home), count=config.synth_count,
                                     seed=config.synth_seed)
         config = dataclasses.replace(config, dataset=config.dataset or "synthetic")
-    local_runner.run(config, home=home)
+    local_runner.run(config, home=home, show_progress=True)
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     report = metadata_queries.latest_artifact(store, "tinyface.DataReport")
     if report is not None:
