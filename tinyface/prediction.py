@@ -2,7 +2,9 @@
 
 The model is the Trainer's SavedModel (trainer/export.py), used through its serving_default
 signature exactly as TF Serving would: uint8 LR images in, the uint8 SR image and the 68
-landmarks (SR pixels, 0-based, pixel centres at integers) out.
+landmarks (SR pixels, 0-based, pixel centres at integers) out. The same preparation, drawing
+and files serve a model behind TF Serving (tinyface/serving_client.py): predict() and
+predict_files() take any model with lr_size, sr_size, predict_batch() and describe().
 
 TensorFlow is imported inside the functions that need it, so preparing inputs and drawing
 landmarks stay usable (and testable) without loading TensorFlow.
@@ -40,6 +42,17 @@ class Model:
     # The object tf.saved_model.load returned: the signature only holds weak references to the
     # model's variables, so they would be freed (and `serve` would fail) without this one.
     loaded: object = dataclasses.field(repr=False, compare=False, default=None)
+
+    def predict_batch(self, lr_images):
+        """(uint8 SR images, float32 landmarks) for one uint8 (N, lr, lr, 3) batch."""
+        import tensorflow as tf
+
+        outputs = self.serve(**{signatures.LR_IMAGES_INPUT: tf.constant(lr_images)})
+        return outputs[signatures.SR_IMAGE_OUTPUT].numpy(), outputs[signatures.LANDMARKS_OUTPUT].numpy()
+
+    def describe(self):
+        """Where the predictions came from, for predictions.json."""
+        return {"model_dir": self.saved_model_dir, "model_version": self.version}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,18 +134,28 @@ def _declared_lr_size(serve):
 def _probe_lr_size(serve, sr_size, saved_model_dir):
     import tensorflow as tf
 
-    # x8 (the papers' and tinyface's scale) first: a rejected size makes TensorFlow log a
-    # warning, so the usual model is found by the first call, silently.
-    scales = sorted((scale for scale in range(1, sr_size + 1) if sr_size % scale == 0), key=lambda s: (s != 8, s))
-    candidates = [sr_size // scale for scale in scales]
-    for lr_size in candidates:
+    def accepts(lr_size):
         try:
             serve(**{signatures.LR_IMAGES_INPUT: tf.zeros([1, lr_size, lr_size, 3], tf.uint8)})
         except tf.errors.InvalidArgumentError:
-            continue
-        return lr_size
-    raise BadInput(saved_model_dir, f"{signatures.SERVING_DEFAULT} accepts no square uint8 input whose "
-                                    f"side divides its SR size {sr_size}")
+            return False
+        return True
+
+    return find_lr_size(accepts, sr_size, saved_model_dir)
+
+
+def find_lr_size(accepts, sr_size, where):
+    """The LR side a model takes: the first size sr/scale for which accepts(size) is true.
+
+    x8 (the papers' and tinyface's scale) first: a rejected size costs a logged warning (or, on
+    a server, a request), so the usual model is found by the first try.
+    """
+    scales = sorted((scale for scale in range(1, sr_size + 1) if sr_size % scale == 0), key=lambda s: (s != 8, s))
+    for lr_size in (sr_size // scale for scale in scales):
+        if accepts(lr_size):
+            return lr_size
+    raise BadInput(where, f"{signatures.SERVING_DEFAULT} accepts no square uint8 input whose "
+                          f"side divides its SR size {sr_size}")
 
 
 def _first_line(error):
@@ -163,8 +186,6 @@ def prepare_lr(image, lr_size):
 
 def predict(model, lr_images, batch_size=32):
     """Runs `model` on uint8 (N, lr, lr, 3) images in batches; returns a Prediction."""
-    import tensorflow as tf
-
     lr_images = np.asarray(lr_images)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -174,21 +195,23 @@ def predict(model, lr_images, batch_size=32):
                          f"got {lr_images.dtype} {lr_images.shape}")
     sr_images, landmarks = [], []
     for start in range(0, len(lr_images), batch_size):
-        batch = tf.constant(lr_images[start:start + batch_size])
-        outputs = model.serve(**{signatures.LR_IMAGES_INPUT: batch})
-        sr_images.append(outputs[signatures.SR_IMAGE_OUTPUT].numpy())
-        landmarks.append(outputs[signatures.LANDMARKS_OUTPUT].numpy())
+        sr, points = model.predict_batch(lr_images[start:start + batch_size])
+        sr_images.append(sr)
+        landmarks.append(points)
     if not sr_images:
         return Prediction(np.zeros((0, model.sr_size, model.sr_size, 3), np.uint8), np.zeros((0, 68, 2), np.float32))
     return Prediction(np.concatenate(sr_images), np.concatenate(landmarks))
 
 
-def draw_landmarks(image, landmarks):
-    """A copy of RGB uint8 `image` with a green, dark-ringed dot on each (x, y) landmark.
+def draw_landmarks(image, landmarks, fill=LANDMARK_FILL):
+    """A copy of RGB uint8 `image` with a dark-ringed dot of colour `fill` (default green) on
+    each (x, y) landmark.
 
     Coordinates are pixels with centres at integers (the model's convention, and PIL's for
     shapes). The dot grows with the image so it stays visible on large images without hiding
     a 128-pixel face. Points that are not finite are skipped; points outside are clipped by PIL.
+    `fill` lets one image carry two sets of points (the report draws the truth beside the
+    prediction) in the same dot style.
     """
     canvas = Image.fromarray(np.asarray(image, dtype=np.uint8))
     draw = ImageDraw.Draw(canvas)
@@ -196,7 +219,7 @@ def draw_landmarks(image, landmarks):
     for x, y in np.asarray(landmarks, dtype=np.float64):
         if np.isfinite(x) and np.isfinite(y):
             draw.ellipse([x - radius, y - radius, x + radius, y + radius],
-                         fill=LANDMARK_FILL, outline=LANDMARK_OUTLINE, width=1)
+                         fill=tuple(fill), outline=LANDMARK_OUTLINE, width=1)
     return np.asarray(canvas)
 
 
@@ -223,7 +246,7 @@ def predict_files(model, image_paths, out_dir, batch_size=32):
     Per input `<stem>`: `<stem>_sr.png` (SR image with the landmarks drawn) and
     `<stem>_sr_clean.png` (without). predictions.json (replaced on every run) lists per image
     the input path and size, the preparation note, the PNG names and the 68 landmarks in SR
-    pixels, plus the model directory and version. Every image is read before anything is
+    pixels, plus where the model is (model.describe()). Every image is read before anything is
     written, so an unreadable one (BadInput naming it) leaves no partial output behind.
     Returns the per-image JSON records, in input order.
     """
@@ -254,8 +277,7 @@ def predict_files(model, image_paths, out_dir, batch_size=32):
             "landmarks": points.astype(np.float64).tolist(),
         })
     report = {
-        "model_dir": model.saved_model_dir,
-        "model_version": model.version,
+        **model.describe(),
         "lr_size": model.lr_size,
         "sr_size": model.sr_size,
         "landmark_coordinates": "SR image pixels, 0-based, pixel centres at integers",

@@ -50,6 +50,7 @@ def run(args):
     if model is not None:
         print(f"trained model (SavedModel): {os.path.join(model.uri, 'Format-Serving')}")
     _print_evaluation(store)
+    _write_report(store, home)
     return 0
 
 
@@ -71,3 +72,10 @@ def _print_evaluation(store):
                                                    "margin and the mean shape on every slice)"))
     if blessed and pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         print(f"pushed: {pushed.custom_properties['pushed_destination'].string_value}")
+
+
+def _write_report(store, home):
+    """The latest run's HTML report (tables, verdict, picture of eval faces) under <home>/reports."""
+    from tinyface.reporting import run_report
+
+    print(f"report: {run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR))}")

@@ -17,28 +17,13 @@ from PIL import Image
 
 from tinyface import features, metrics, signatures
 from tinyface.data.degradation import bicubic_resize
-from tinyface.evaluation import eval_config, face_metrics
+from tinyface.evaluation import face_metrics
 
-SLICE_FEATURE = features.POSE_BUCKET
+SLICE_FEATURE = features.POSE_BUCKET  # tfma_eval_output's slicing (tests/tinyface/conftest.py)
 
 
 def _png(data):
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
-@pytest.fixture(scope="module")
-def analysis(tmp_path_factory, exported_model, eval_pair_records):
-    """Output folder of one TFMA run: candidate and baseline both the exported model."""
-    # As the TFX Evaluator does when a baseline model is wired in: the baseline ModelSpec is
-    # added as a copy of the candidate's.
-    config = tfma.utils.update_eval_config_with_defaults(
-        eval_config.build_eval_config([SLICE_FEATURE]), has_baseline=True)
-    models = [tfma.default_eval_shared_model(exported_model, eval_config=config, model_name=spec.name)
-              for spec in config.model_specs]
-    output = str(tmp_path_factory.mktemp("tfma"))
-    tfma.run_model_analysis(eval_shared_model=models, eval_config=config,
-                            data_location=eval_pair_records, output_path=output)
-    return output
 
 
 @pytest.fixture(scope="module")
@@ -72,55 +57,55 @@ def _gt(feature_map):
     return np.asarray(feature_map[features.LANDMARKS_68].float_list.value, dtype=np.float64).reshape(68, 2)
 
 
-def test_metrics_exist_overall_and_per_slice(analysis, examples):
+def test_metrics_exist_overall_and_per_slice(tfma_eval_output, examples):
     buckets = sorted({_feature_bytes(f, SLICE_FEATURE).decode() for f in examples[1]})
     assert buckets, "the synthetic pairs should carry pose buckets"
     for slice_key in [()] + [((SLICE_FEATURE, bucket),) for bucket in buckets]:
-        values = _slice_metrics(analysis, slice_key)
+        values = _slice_metrics(tfma_eval_output, slice_key)
         for name in face_metrics.METRIC_NAMES:
             assert name in values and np.isfinite(values[name]), (slice_key, name)
 
 
-def test_bicubic_floor_matches_direct_psnr(analysis, examples):
+def test_bicubic_floor_matches_direct_psnr(tfma_eval_output, examples):
     expected = []
     for feature_map in examples[1]:
         hr = _png(_feature_bytes(feature_map, features.HR_IMAGE))
         lr = _png(_feature_bytes(feature_map, features.LR_IMAGE))
         scale = feature_map[features.SCALE].int64_list.value[0]
         expected.append(metrics.psnr(bicubic_resize(lr, hr.shape[1::-1]), hr, shave=scale, y_channel=True))
-    values = _slice_metrics(analysis)
+    values = _slice_metrics(tfma_eval_output)
     assert values[face_metrics.BICUBIC_PSNR_Y] == pytest.approx(np.mean(expected), abs=1e-9)
     assert values[face_metrics.PSNR_Y_GAIN_OVER_BICUBIC] == pytest.approx(
         values[face_metrics.PSNR_Y] - np.mean(expected), abs=1e-9)
 
 
-def test_model_psnr_matches_savedmodel_outputs(analysis, examples, model_outputs):
+def test_model_psnr_matches_savedmodel_outputs(tfma_eval_output, examples, model_outputs):
     psnrs, nmes = [], []
     for index, feature_map in enumerate(examples[1]):
         hr = _png(_feature_bytes(feature_map, features.HR_IMAGE))
         scale = feature_map[features.SCALE].int64_list.value[0]
         psnrs.append(metrics.psnr(model_outputs[signatures.SR_IMAGE_OUTPUT][index], hr, shave=scale, y_channel=True))
         nmes.append(metrics.nme(model_outputs[signatures.LANDMARKS_OUTPUT][index], _gt(feature_map)))
-    values = _slice_metrics(analysis)
+    values = _slice_metrics(tfma_eval_output)
     assert values[face_metrics.PSNR_Y] == pytest.approx(np.mean(psnrs), abs=1e-6)
     assert values[face_metrics.NME] == pytest.approx(np.mean(nmes), rel=1e-5)
     assert values[face_metrics.FAILURE_RATE_008] == metrics.failure_rate(nmes, 0.08)
 
 
-def test_mean_shape_floor_matches_hand_computation(analysis, examples):
+def test_mean_shape_floor_matches_hand_computation(tfma_eval_output, examples):
     with_landmarks = [f for f in examples[1] if f[features.HAS_LANDMARKS_68].int64_list.value[0] == 1]
     gts = np.stack([_gt(f) for f in with_landmarks])
     mean = gts.mean(axis=0)
     # iBUG 68 inter-ocular normaliser: outer eye corners 36 and 45 of each ground truth.
     per_face = [np.mean(np.hypot(*(mean - gt).T)) / np.hypot(*(gt[36] - gt[45])) for gt in gts]
-    values = _slice_metrics(analysis)
+    values = _slice_metrics(tfma_eval_output)
     assert values[face_metrics.MEAN_SHAPE_NME] == pytest.approx(np.mean(per_face), rel=1e-9)
     assert values[face_metrics.NME_RATIO_TO_MEAN_SHAPE] == pytest.approx(
         values[face_metrics.NME] / np.mean(per_face), rel=1e-9)
 
 
-def test_untrained_model_is_not_blessed_against_the_floors(analysis):
-    validation = tfma.load_validation_result(analysis)
+def test_untrained_model_is_not_blessed_against_the_floors(tfma_eval_output):
+    validation = tfma.load_validation_result(tfma_eval_output)
     assert not validation.validation_ok
     assert not validation.missing_slices
     failed = {(tuple((k.column, k.bytes_value.decode()) for k in per_slice.slice_key.single_slice_keys),

@@ -1,7 +1,8 @@
 import collections
+import math
 
 from tinyface.evaluation import face_metrics as fm
-from tinyface.evaluation.summary import slice_table
+from tinyface.evaluation.summary import slice_rows, slice_table
 
 FakeResult = collections.namedtuple("FakeResult", "slicing_metrics")
 
@@ -22,3 +23,12 @@ def test_overall_first_then_slices_with_candidate_and_floors():
     assert overall[:6] == ["overall", "25.2500", "23.5000", "1.7500", "nan", "0.0500"]
     assert overall[6] == "0.1200"
     assert profile[0] == "pose_bucket=profile" and profile[1:3] == ["21.5000", "23.0000"]
+
+
+def test_nan_and_infinities_stored_as_strings_are_numbers():
+    # TFMA's EvalResult dicts come from json_format, which writes non-finite doubles as strings.
+    result = FakeResult([((), _metrics(**{fm.PSNR_Y: "Infinity", fm.NME: "NaN", fm.SSIM_Y: 0.5}))])
+    (row,) = slice_rows(result)
+    assert row.name == "overall" and row.value(fm.PSNR_Y) == float("inf") and math.isnan(row.value(fm.NME))
+    assert math.isnan(row.value(fm.AUC_008))                      # absent: NaN, not an error
+    assert slice_table(result).splitlines()[1].split()[:2] == ["overall", "inf"]

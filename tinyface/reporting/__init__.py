@@ -1,0 +1,1 @@
+"""The run report: the evaluation tables, the verdict and a picture of eval faces, as HTML."""
