@@ -62,9 +62,10 @@ def test_small_outputs_follow_the_contract():
     for value in outputs.values():
         assert value.dtype == tf.float32
         assert np.all(np.isfinite(value.numpy()))
-    # Zero-initialised biases and tiny kernels: the de-normalised output starts near the mean
-    # colour, i.e. inside [0, 1], not at the reference's (x + mean) / std ~ 2.
-    assert 0.3 < float(tf.reduce_mean(outputs[SR_STEPS])) < 0.6
+    # Zero-initialised biases and tiny kernels: the paper's de-normalised output starts near
+    # the mean colour, i.e. inside [0, 1], not at the reference's (x + mean) / std ~ 2.
+    paper_output = jasrnet.build(dataclasses.replace(config, global_residual=False))(_lr_batch(config, batch=2))
+    assert 0.3 < float(tf.reduce_mean(paper_output[SR_STEPS])) < 0.6
 
 
 def test_other_sizes_keep_the_hr_over_8_grid():
@@ -72,7 +73,8 @@ def test_other_sizes_keep_the_hr_over_8_grid():
     outputs = jasrnet.build(config)(_lr_batch(config, batch=1))
     assert tuple(outputs[SR_STEPS].shape) == (1, 1, 64, 64, 3)
     assert tuple(outputs[HEATMAP_STEPS].shape) == (1, 1, 8, 8, 69)
-    assert jasrnet.heatmap_spec(config) == jasrnet_heatmaps(64)
+    assert jasrnet.heatmap_spec(config) == jasrnet_heatmaps(64, config.heatmap_sigma)
+    assert jasrnet.heatmap_spec(jasrnet.REFERENCE) == jasrnet_heatmaps(128)   # the paper's sigma 4
 
 
 @pytest.mark.parametrize("changes", [dict(hr_size=100), dict(scale=3), dict(n_feats=0),
@@ -193,3 +195,20 @@ def test_few_adam_steps_reduce_l1_plus_heatmap_mse():
     # Both heads learn: the SR branch gets gradient too, not only the dominant heatmap loss.
     assert float(pixel_after) < float(pixel_before)
     assert float(heatmap_after) < float(heatmap_before)
+
+
+@pytest.mark.parametrize("global_residual", [False, True])
+def test_global_residual_starts_from_the_bicubic_image(global_residual):
+    config = dataclasses.replace(jasrnet.SMALL, global_residual=global_residual)
+    model = jasrnet.build(config)
+    # With every weight 0 the SR head outputs 0: the network's answer is what it adds it to.
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    lr = _lr_batch(config, batch=2)
+    sr = model(lr)[SR_STEPS][:, -1].numpy()
+    if global_residual:
+        bicubic = tf.image.resize(lr, (config.hr_size, config.hr_size), method="bicubic").numpy()
+        np.testing.assert_allclose(sr, bicubic, atol=1e-6)
+    else:
+        # The paper's output: de-normalised zeros, i.e. the ImageNet mean colour everywhere.
+        np.testing.assert_allclose(sr, np.broadcast_to(jasrnet.IMAGENET_MEAN, sr.shape), atol=1e-6)
+    assert model.count_params() == jasrnet.build(dataclasses.replace(config, global_residual=False)).count_params()

@@ -34,8 +34,8 @@ def trained(request, pair_records, tmp_path_factory):
 
 
 def _spec_of(network):
-    from tinyface.data.heatmaps import DIC_HEATMAPS, jasrnet_heatmaps
-    return jasrnet_heatmaps(128) if network.name.startswith("jasrnet") else DIC_HEATMAPS
+    from trainer import dic, jasrnet
+    return jasrnet.heatmap_spec(jasrnet.SMALL) if network.name.startswith("jasrnet") else dic.heatmap_spec(dic.SMALL)
 
 
 def test_loss_falls(trained):

@@ -42,11 +42,15 @@ class HeatmapSpec:
 JASRNET_DOWNSAMPLING = 8
 
 
-def jasrnet_heatmaps(hr_size):
-    """JASRNet's heatmap spec for HR faces of side `hr_size`: HR/8 grid, sigma 4, background."""
+JASRNET_SIGMA = 4.0  # cells of the HR/8 grid, as the reference's label maps
+
+
+def jasrnet_heatmaps(hr_size, sigma=JASRNET_SIGMA):
+    """JASRNet's heatmap spec for HR faces of side `hr_size`: HR/8 grid, sigma 4 (by default),
+    background channel."""
     if hr_size % JASRNET_DOWNSAMPLING:
         raise ValueError(f"JASRNet heatmaps need an HR size divisible by 8, got {hr_size}")
-    return HeatmapSpec(hr_size // JASRNET_DOWNSAMPLING, 4.0, True)
+    return HeatmapSpec(hr_size // JASRNET_DOWNSAMPLING, sigma, True)
 
 
 DIC_HEATMAPS = HeatmapSpec(32, 1.0, False)
