@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "numpy==1.26.4",
     "protobuf==3.20.3",
     "kfp==2.5.0",
+    # TF Serving's PredictRequest and gRPC stub: `tinyface predict --server` and InfraValidator.
+    "tensorflow-serving-api==2.16.1",
     "pillow==12.3.0",
     "scipy==1.12.0",
 ]

@@ -77,3 +77,63 @@ NME_REGRESSION_MARGIN = 0.005
 # ---- Beam. DirectRunner in-process by default; any Beam runner by these flags.
 BEAM_PIPELINE_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
+
+# =================================================================================================
+# ---- Kubeflow / Beam runner. Settings of the Kubeflow Pipelines v2 / Vertex flavour of the
+# pipeline (kubeflow/, `tinyface compile-kubeflow`, `tinyface schedule`); the local run above does
+# not read them. The cluster sees nothing of this machine: what the pipeline writes lives under a
+# remote root, what it runs is inside the pipeline image. Every value comes from the environment
+# when set there (a CI job compiles without code edits); the commands' flags win over both.
+
+# Remote root (gs://..., s3://...) of everything the pipeline writes: the pipeline root, the
+# served models and the archive of span statistics the drift check reads. No default: any path
+# of this machine would be meaningless in the cluster.
+KUBEFLOW_ROOT = os.environ.get("TINYFACE_KUBEFLOW_ROOT")
+# The pipeline image built by the Dockerfile: <registry>/<name>.
+KUBEFLOW_IMAGE_REGISTRY = os.environ.get("TINYFACE_IMAGE_REGISTRY", "")
+KUBEFLOW_IMAGE_NAME = os.environ.get("TINYFACE_IMAGE_NAME", "tinyface-pipeline:latest")
+# The Dockerfile's WORKDIR: the repository inside the image (the checked-in schema is read there).
+KUBEFLOW_IMAGE_REPO_DIR = "/tinyface"
+# Default of the data_root runtime parameter: a folder of span-N folders that the pods can read
+# as files (a mounted volume; on Vertex, Cloud Storage appears under /gcs/<bucket>/). None: every
+# run must name it.
+KUBEFLOW_DATA_ROOT = os.environ.get("TINYFACE_KUBEFLOW_DATA_ROOT")
+KUBEFLOW_USE_SPANS = True      # scheduled retraining reads the newest span-N folder of data_root
+# InfraValidator: the model must load in TF Serving's official image (the version matching
+# TensorFlow 2.16) on the cluster and answer this many eval pairs before Pusher may push it.
+# Vertex runs no Kubernetes pods of its own: compile with --no-infra-validation there.
+KUBEFLOW_INFRA_VALIDATION = True
+KUBEFLOW_TF_SERVING_IMAGE = "tensorflow/serving"
+KUBEFLOW_TF_SERVING_TAG = "2.16.1"
+KUBEFLOW_INFRA_VALIDATION_EXAMPLES = 4
+KUBEFLOW_SERVING_MODEL_NAME = PIPELINE_NAME   # the model name TF Serving serves (= the base folder's)
+# Scheduled retraining (`tinyface schedule`): the KFP experiment and recurring run's names.
+KUBEFLOW_EXPERIMENT = PIPELINE_NAME
+KUBEFLOW_RECURRING_RUN = f"{PIPELINE_NAME}-retraining"
+
+# Beam on Kubeflow: the runner is chosen by name; each runner's flags are filled from
+# KUBEFLOW_BEAM_OPTIONS ({image} is the pipeline image, so Beam workers run the same code).
+# DirectRunner runs inside each component's pod on all its cores. FlinkRunner, SparkRunner and
+# PortableRunner reach a Beam job server and workers running the pipeline image (on Kubernetes,
+# a worker-pool sidecar: --environment_type=EXTERNAL, --environment_config=localhost:50000).
+KUBEFLOW_BEAM_RUNNER = os.environ.get("TINYFACE_BEAM_RUNNER", "DirectRunner")
+KUBEFLOW_BEAM_RUNNER_FLAGS = {
+    "DirectRunner": ("--direct_running_mode=multi_processing", "--direct_num_workers=0"),
+    "DataflowRunner": ("--project={project}", "--region={region}", "--temp_location={temp_location}",
+                       "--sdk_container_image={image}", "--experiments=use_runner_v2"),
+    "FlinkRunner": ("--flink_master={flink_master}", "--environment_type={environment_type}",
+                    "--environment_config={environment_config}"),
+    "SparkRunner": ("--spark_master_url={spark_master_url}", "--environment_type={environment_type}",
+                    "--environment_config={environment_config}"),
+    "PortableRunner": ("--job_endpoint={job_endpoint}", "--environment_type={environment_type}",
+                       "--environment_config={environment_config}"),
+}
+# Option values, each from TINYFACE_BEAM_<NAME> (e.g. TINYFACE_BEAM_PROJECT); None: not set.
+KUBEFLOW_BEAM_OPTIONS = {
+    name: os.environ.get(f"TINYFACE_BEAM_{name.upper()}", default)
+    for name, default in (("project", None), ("region", None), ("temp_location", None),
+                          ("flink_master", None), ("spark_master_url", None), ("job_endpoint", None),
+                          ("environment_type", "EXTERNAL"), ("environment_config", "localhost:50000"))
+}
+# Further Beam flags for any runner, e.g. TINYFACE_BEAM_ARGS="--max_num_workers=20".
+KUBEFLOW_BEAM_EXTRA_ARGS = tuple(os.environ.get("TINYFACE_BEAM_ARGS", "").split())

@@ -1,11 +1,13 @@
 """`tinyface predict`: super-resolve face images and find their 68 landmarks with an exported model.
 
     tinyface predict --model serving_model/jasrnet face.jpg crops/*.png
+    tinyface predict --server http://localhost:8501 face.jpg     # TF Serving, REST
+    tinyface predict --server grpc://localhost:8500 face.jpg     # TF Serving, gRPC
 
 --model is the Trainer's SavedModel, or a TF Serving base folder (the highest numeric version
-is used). Each image is taken as an already cropped face and resized whole to the model's LR
-input. Writes OUT/<name>_sr.png (landmarks drawn), OUT/<name>_sr_clean.png and
-OUT/predictions.json (landmarks in SR pixels).
+is used); --server is a running TF Serving (tinyface/serving_client.py). Each image is taken as
+an already cropped face and resized whole to the model's LR input. Writes OUT/<name>_sr.png
+(landmarks drawn), OUT/<name>_sr_clean.png and OUT/predictions.json (landmarks in SR pixels).
 """
 
 import argparse
@@ -24,8 +26,17 @@ def register(subparsers):
         "predict", help="super-resolve face images and find their landmarks with an exported model",
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--model", required=True, metavar="DIR",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", metavar="DIR",
                         help="SavedModel folder, or TF Serving base folder with numeric versions")
+    source.add_argument("--server", metavar="URL",
+                        help="TF Serving: http(s)://HOST:8501 (REST) or grpc://HOST:8500 (gRPC)")
+    parser.add_argument("--model-name", default=None, metavar="NAME",
+                        help="with --server: the served model's name (default: tinyface)")
+    parser.add_argument("--model-version", type=_positive_int, default=None, metavar="N",
+                        help="with --server: this version instead of the newest the server has")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="with --server: seconds to wait for each answer (default: 60)")
     parser.add_argument("--out", default="predictions", metavar="DIR",
                         help="output folder, created if missing (default: ./predictions)")
     parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per model call (default: 32)")
@@ -37,9 +48,25 @@ def run(args):
     # TensorFlow comes in with tinyface.prediction's model loading, only when predicting.
     from tinyface import prediction
 
-    model = prediction.load_model(args.model)
+    if args.server:
+        model = _remote_model(args)
+    else:
+        if (args.model_name, args.model_version, args.timeout) != (None, None, None):
+            raise ValueError("--model-name, --model-version and --timeout go with --server")
+        model = prediction.load_model(args.model)
     records = prediction.predict_files(model, args.images, args.out, batch_size=args.batch_size)
     for record in records:
         done = f"{record['note']}; " if record["note"] else ""
         print(f"{record['input']}: {done}wrote {os.path.join(args.out, record['sr_image'])}")
     return 0
+
+
+def _remote_model(args):
+    from pipeline import configs
+    from tinyface import serving_client
+
+    timeout = serving_client.DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
+    if timeout <= 0:
+        raise ValueError(f"--timeout must be positive, got {timeout}")
+    return serving_client.RemoteModel(args.server, args.model_name or configs.KUBEFLOW_SERVING_MODEL_NAME,
+                                      version=args.model_version, timeout=timeout)

@@ -1,0 +1,26 @@
+# The tinyface pipeline image: TFX 1.16's image with this repository installed (pinned, setup.py).
+# Every task of the compiled Kubeflow pipeline runs in it (the spec names the command:
+# python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor), and so can Beam
+# workers on Dataflow, Flink or Spark (--sdk_container_image / the worker pool).
+#
+#   docker build -t REGISTRY/tinyface-pipeline:TAG .
+#   docker push REGISTRY/tinyface-pipeline:TAG
+#   tinyface compile-kubeflow --image REGISTRY/tinyface-pipeline:TAG ...
+#
+# TFX_IMAGE and BEAM_VERSION are build arguments; BEAM_VERSION must stay setup.py's apache-beam pin.
+ARG TFX_IMAGE=gcr.io/tfx-oss-public/tfx:1.16.0
+ARG BEAM_VERSION=2.74.0
+
+# The Beam SDK worker's boot program of the Beam version installed below: the TFX image carries
+# the one of its own Beam, which must match the SDK it starts.
+FROM apache/beam_python3.10_sdk:${BEAM_VERSION} AS beam-worker
+
+FROM ${TFX_IMAGE}
+COPY --from=beam-worker /opt/apache/beam /opt/apache/beam
+
+# The repository lives here (configs.KUBEFLOW_IMAGE_REPO_DIR): the compiled spec reads the
+# checked-in schema from /tinyface/schemas/.
+WORKDIR /tinyface
+COPY . /tinyface
+RUN python -m pip install --no-cache-dir /tinyface \
+ && python -c "import components, kubeflow, pipeline, tinyface, trainer; import tensorflow_serving.apis.predict_pb2"

@@ -1,0 +1,91 @@
+"""The pipeline's runtime parameters on Kubeflow: values chosen per run (KFP UI, Vertex,
+`tinyface schedule --param`), not when the pipeline is compiled.
+
+KFP v2 hands a task its parameters as whole values; it cannot splice one into a proto such as
+TrainArgs or an EvalConfig. So each parameter here is a plain typed value, and the Kubeflow
+component variants (kubeflow/components/) turn it into what TFX's executors expect at run time.
+"""
+
+import dataclasses
+from typing import Any, Dict, Optional
+
+from tfx.orchestration.data_types import RuntimeParameter
+
+DATA_ROOT = "data_root"
+SPAN = "span"
+MODEL = "model"
+TRAIN_STEPS = "train_steps"
+MIN_PSNR_GAIN_DB = "min_psnr_gain_db"
+MAX_NME_RATIO_TO_MEAN_SHAPE = "max_nme_ratio_to_mean_shape"
+PSNR_REGRESSION_MARGIN_DB = "psnr_regression_margin_db"
+NME_REGRESSION_MARGIN = "nme_regression_margin"
+
+NEWEST_SPAN = 0   # the `span` value that means "the newest span-N folder of data_root"
+
+_DESCRIPTIONS = {
+    DATA_ROOT: "folder the pods read faces from: span-N folders (or the data itself without spans)",
+    SPAN: f"span to ingest; {NEWEST_SPAN} = the newest span-N folder",
+    MODEL: "model to train (a name in trainer.model_registry); its paper's optimiser settings apply",
+    TRAIN_STEPS: "training steps",
+    MIN_PSNR_GAIN_DB: "blessing: PSNR-Y must beat bicubic by at least this on every slice (dB)",
+    MAX_NME_RATIO_TO_MEAN_SHAPE: "blessing: NME must stay below this multiple of the mean shape's",
+    PSNR_REGRESSION_MARGIN_DB: "blessing: PSNR-Y may drop at most this below the served model's (dB)",
+    NME_REGRESSION_MARGIN: "blessing: NME may rise at most this above the served model's",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeParameters:
+    """One RuntimeParameter per setting a run may change."""
+
+    data_root: RuntimeParameter
+    span: RuntimeParameter
+    model: RuntimeParameter
+    train_steps: RuntimeParameter
+    min_psnr_gain_db: RuntimeParameter
+    max_nme_ratio_to_mean_shape: RuntimeParameter
+    psnr_regression_margin_db: RuntimeParameter
+    nme_regression_margin: RuntimeParameter
+
+    def by_name(self) -> Dict[str, RuntimeParameter]:
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    def defaults(self) -> Dict[str, Any]:
+        """{name: default} of the parameters that have one (data_root may have none)."""
+        return {name: p.default for name, p in self.by_name().items() if p.default is not None}
+
+
+def runtime_parameters(data_root: Optional[str], model: str, train_steps: int, min_psnr_gain_db: float,
+                       max_nme_ratio_to_mean_shape: float, psnr_regression_margin_db: float,
+                       nme_regression_margin: float, span: int = NEWEST_SPAN) -> RuntimeParameters:
+    """The parameters with these defaults (data_root None: each run must give it)."""
+    def parameter(name, ptype, default):
+        if default is not None:
+            default = ptype(default)   # RuntimeParameter insists on the exact type (1 is not 1.0)
+        return RuntimeParameter(name=name, ptype=ptype, default=default, description=_DESCRIPTIONS[name])
+
+    if span < 0:
+        raise ValueError(f"span must be >= 0 ({NEWEST_SPAN}: the newest), got {span}")
+    if train_steps < 1:
+        raise ValueError(f"train_steps must be at least 1, got {train_steps}")
+    return RuntimeParameters(
+        data_root=parameter(DATA_ROOT, str, data_root),
+        span=parameter(SPAN, int, span),
+        model=parameter(MODEL, str, model),
+        train_steps=parameter(TRAIN_STEPS, int, train_steps),
+        min_psnr_gain_db=parameter(MIN_PSNR_GAIN_DB, float, min_psnr_gain_db),
+        max_nme_ratio_to_mean_shape=parameter(MAX_NME_RATIO_TO_MEAN_SHAPE, float, max_nme_ratio_to_mean_shape),
+        psnr_regression_margin_db=parameter(PSNR_REGRESSION_MARGIN_DB, float, psnr_regression_margin_db),
+        nme_regression_margin=parameter(NME_REGRESSION_MARGIN, float, nme_regression_margin),
+    )
+
+
+def parse_assignment(text: str, types: Dict[str, type]):
+    """("name", typed value) from "name=value"; `types` maps each parameter to int, float or str."""
+    name, sep, value = text.partition("=")
+    if not sep or name not in types:
+        raise ValueError(f"--param {text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(types))}")
+    try:
+        return name, types[name](value)
+    except ValueError:
+        raise ValueError(f"--param {text!r}: {name} takes a {types[name].__name__}") from None
