@@ -77,16 +77,20 @@ def show_progress(tfx_pipeline, stream=None):
 
     node_ids = [node.id for node in tfx_pipeline.components]
     resolver_ids = [node.id for node in tfx_pipeline.components if isinstance(node, resolver.Resolver)]
+    from absl import logging as absl_logging
+
     absl_logger = logging.getLogger("absl")
     root = logging.getLogger()
     handler = ProgressHandler(node_ids, resolver_ids, stream=stream, forward=root.handle)
-    saved = absl_logger.level, absl_logger.propagate
-    absl_logger.setLevel(logging.INFO)
+    saved_verbosity, saved_propagate = absl_logging.get_verbosity(), absl_logger.propagate
+    # Through absl's verbosity flag, not the logger's level: TensorFlow's checkpointing sets the
+    # flag to FATAL and back to its previous value, which would undo a plain setLevel mid-run.
+    absl_logging.set_verbosity(absl_logging.INFO)
     absl_logger.propagate = False   # INFO chatter stops here; warnings are forwarded to root
     absl_logger.addHandler(handler)
     try:
         yield handler
     finally:
         absl_logger.removeHandler(handler)
-        absl_logger.setLevel(saved[0])
-        absl_logger.propagate = saved[1]
+        absl_logging.set_verbosity(saved_verbosity)
+        absl_logger.propagate = saved_propagate

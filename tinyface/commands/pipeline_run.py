@@ -29,6 +29,7 @@ def run(args):
     from pipeline import configs, local_runner, metadata_queries
     from pipeline.run_config import RunConfig, load_run_config, resolved_data_root
     from tinyface.data import synth_cache
+    from tinyface.reporting import run_lineage
     from tinyface.validation import data_report
 
     home = args.home or configs.HOME
@@ -46,30 +47,29 @@ def run(args):
     if report is not None:
         with open(os.path.join(report.uri, data_report.REPORT_TEXT)) as f:
             print(f.read())
-    model = metadata_queries.latest_artifact(store, "Model")
-    if model is not None:
-        print(f"trained model (SavedModel): {os.path.join(model.uri, 'Format-Serving')}")
-    _print_evaluation(store)
+    _print_evaluation(run_lineage.latest_run(store))
     _write_report(store, home)
     return 0
 
 
-def _print_evaluation(store):
+def _print_evaluation(lineage):
+    """This run's model, its table by slice against the floors, the verdict and the push,
+    all read by lineage (never the newest artifact of each type, which may be another run's)."""
     import tensorflow_model_analysis as tfma
 
-    from pipeline import metadata_queries
     from tinyface.evaluation.summary import slice_table
 
-    evaluation = metadata_queries.latest_artifact(store, "ModelEvaluation")
-    blessing = metadata_queries.latest_artifact(store, "ModelBlessing")
-    pushed = metadata_queries.latest_artifact(store, "PushedModel")
-    if evaluation is None or blessing is None:
+    if lineage is None or lineage.model is None:
+        return
+    print(f"trained model (SavedModel): {os.path.join(lineage.model.uri, 'Format-Serving')}")
+    if lineage.evaluation is None or lineage.blessing is None:
         return
     print("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
-    print(slice_table(tfma.load_eval_result(evaluation.uri)))
-    blessed = blessing.custom_properties["blessed"].int_value == 1
+    print(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
+    blessed = lineage.blessing.custom_properties["blessed"].int_value == 1
     print("verdict: " + ("BLESSED" if blessed else "NOT BLESSED (must beat bicubic by the configured "
                                                    "margin and the mean shape on every slice)"))
+    pushed = lineage.pushed_model
     if blessed and pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         print(f"pushed: {pushed.custom_properties['pushed_destination'].string_value}")
 
