@@ -61,17 +61,15 @@ def _print_evaluation(lineage):
 
     if lineage is None or lineage.model is None:
         return
-    print(f"trained model (SavedModel): {os.path.join(lineage.model.uri, 'Format-Serving')}")
-    if lineage.evaluation is None or lineage.blessing is None:
+    print(f"trained model (SavedModel): {lineage.serving_model_dir()}")
+    if lineage.evaluation is None or lineage.blessed is None:
         return
     print("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
     print(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
-    blessed = lineage.blessing.custom_properties["blessed"].int_value == 1
-    print("verdict: " + ("BLESSED" if blessed else "NOT BLESSED (must beat bicubic by the configured "
-                                                   "margin and the mean shape on every slice)"))
-    pushed = lineage.pushed_model
-    if blessed and pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
-        print(f"pushed: {pushed.custom_properties['pushed_destination'].string_value}")
+    print("verdict: " + ("BLESSED" if lineage.blessed else "NOT BLESSED (must beat bicubic by the configured "
+                                                          "margin and the mean shape on every slice)"))
+    if lineage.blessed and lineage.pushed_destination:
+        print(f"pushed: {lineage.pushed_destination}")
 
 
 def _write_report(store, home):

@@ -9,6 +9,8 @@ import dataclasses
 import math
 from typing import Dict, List, Optional, Tuple
 
+from tensorflow_model_analysis.proto import config_pb2
+
 from tinyface.evaluation import face_metrics as fm
 
 COLUMNS = (
@@ -109,7 +111,7 @@ def _requirement(threshold):
     if threshold.HasField("change_threshold"):
         change = threshold.change_threshold
         # metrics_validator: HIGHER_IS_BETTER passes when diff >= bound, LOWER_IS_BETTER when <=.
-        higher = change.direction == change.HIGHER_IS_BETTER
+        higher = change.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
         relation = ">=" if higher else "<="
         if change.HasField("absolute"):
             parts.append(f"change vs baseline {relation} {change.absolute.value:.6g}")

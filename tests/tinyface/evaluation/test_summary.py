@@ -2,6 +2,7 @@ import collections
 import math
 
 from tinyface.evaluation import face_metrics as fm
+from tinyface.evaluation import summary
 from tinyface.evaluation.summary import slice_rows, slice_table
 
 FakeResult = collections.namedtuple("FakeResult", "slicing_metrics")
@@ -32,3 +33,26 @@ def test_nan_and_infinities_stored_as_strings_are_numbers():
     assert row.name == "overall" and row.value(fm.PSNR_Y) == float("inf") and math.isnan(row.value(fm.NME))
     assert math.isnan(row.value(fm.AUC_008))                      # absent: NaN, not an error
     assert slice_table(result).splitlines()[1].split()[:2] == ["overall", "inf"]
+
+
+def test_failed_blessing_checks_state_the_requirement_they_missed():
+    from tensorflow_model_analysis.proto import validation_result_pb2
+
+    from tinyface.evaluation.eval_config import build_eval_config
+
+    config = build_eval_config(["pose_bucket"], min_psnr_gain_db=1.0, psnr_regression_margin_db=-50)
+    thresholds = {name: spec.thresholds[0].threshold
+                  for name, spec in config.metrics_specs[0].per_slice_thresholds.items()}
+    validation = validation_result_pb2.ValidationResult(validation_ok=False)
+    failing = validation.metric_validations_per_slice.add()
+    failing.slice_key.single_slice_keys.add(column="pose_bucket", bytes_value=b"frontal")
+    for name, value in ((fm.PSNR_Y_GAIN_OVER_BICUBIC, 0.4), (fm.PSNR_Y, -0.2), (fm.NME, 0.01)):
+        failure = failing.failures.add(metric_value={"double_value": {"value": value}})
+        failure.metric_key.name = name
+        failure.metric_threshold.CopyFrom(thresholds[name])
+    checks = summary.failed_checks(validation)
+    requirements = {check.metric: check.requirement for check in checks}
+    assert requirements[fm.PSNR_Y_GAIN_OVER_BICUBIC] == ">= 1"
+    # A negative margin: the candidate must beat the baseline by 50 dB.
+    assert requirements[fm.PSNR_Y] == "change vs baseline >= 50"
+    assert requirements[fm.NME] == "change vs baseline <= 0.005"

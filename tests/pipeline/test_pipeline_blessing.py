@@ -1,0 +1,101 @@
+"""`tinyface run` end to end: a blessed model is pushed in TF Serving's layout, and the next
+candidate is judged against that real blessed model (through ML Metadata)."""
+
+import os
+import re
+
+import pytest
+
+from pipeline import local_runner, metadata_queries
+from tinyface import cli, prediction
+
+pytestmark = pytest.mark.pipeline
+
+# A few steps of the small JASRNet. The floors are switched off (a 4-step model cannot beat
+# bicubic) so the first run is blessed; the test is about the blessing logic, not quality.
+FIRST_RUN = """
+training:
+  batch_size: 4
+  checkpoint_every: 2
+  eval_steps: 1
+trainer:
+  train_steps: {steps}
+  eval_steps: 2
+evaluation:
+  min_psnr_gain_db: -100
+  max_nme_ratio_to_mean_shape: 100
+  psnr_regression_margin_db: {psnr_margin}
+"""
+
+
+def _run(tmp_path, capsys, home, data, steps, psnr_margin):
+    config = tmp_path / f"run-{steps}.yaml"
+    config.write_text(FIRST_RUN.format(steps=steps, psnr_margin=psnr_margin))
+    status = cli.main(["run", "--config", str(config), "--data", data, "--dataset", "synthetic",
+                       "--home", home])
+    assert status == 0
+    return capsys.readouterr().out
+
+
+def _executions(store, node):
+    return [e for e in sorted(store.get_executions(), key=lambda e: e.id)
+            if metadata_queries.node_id_of(store, e) == node]
+
+
+def _input_artifact_ids(store, execution, key):
+    ids = []
+    for event in store.get_events_by_execution_ids([execution.id]):
+        if event.type == event.INPUT and any(step.key == key for step in event.path.steps):
+            ids.append(event.artifact_id)
+    return ids
+
+
+def _versions(serving_dir):
+    return sorted(name for name in os.listdir(serving_dir) if name.isdigit()) if os.path.isdir(serving_dir) else []
+
+
+def test_blessed_push_then_regression_against_the_blessed_model(tmp_path, capsys, synthetic_faces):
+    home, data = str(tmp_path / "home"), synthetic_faces(count=60, seed=11)
+    serving_dir = local_runner.serving_dir(home)
+
+    # Run 1: no previous model, judged against the (disabled) floors alone: blessed and pushed.
+    out = _run(tmp_path, capsys, home, data, steps=4, psnr_margin=0.1)
+    assert re.search(r"^\[ 1/12\] FaceExampleGen \.+ ran in ", out, re.M)    # progress, node by node
+    assert re.search(r"^\[12/12\] Pusher \.+ ran in ", out, re.M)
+    assert "verdict: BLESSED" in out
+    versions = _versions(serving_dir)
+    assert len(versions) == 1
+    pushed = os.path.join(serving_dir, versions[0])
+    assert f"pushed: {pushed}" in out
+    # TF Serving's layout: base/<numeric version>/saved_model.pb, loadable by our client.
+    assert os.path.isfile(os.path.join(pushed, "saved_model.pb"))
+    report = re.search(r"^report: (.+)$", out, re.M).group(1)
+    assert os.path.isfile(report) and os.path.isfile(os.path.join(os.path.dirname(report), "samples.png"))
+    with open(report) as f:
+        assert pushed in f.read()
+    model = prediction.load_model(serving_dir)
+    assert model.version == int(versions[0]) and (model.lr_size, model.sr_size) == (16, 128)
+
+    store = metadata_queries.open_store(local_runner.metadata_path(home))
+    (first_eval,) = _executions(store, "Evaluator")
+    assert _input_artifact_ids(store, first_eval, "baseline_model") == []
+    (first_model,) = store.get_artifacts_by_type("Model")
+
+    # Run 2: a new candidate (more steps) that must beat the blessed model's PSNR by 50 dB.
+    out = _run(tmp_path, capsys, home, data, steps=6, psnr_margin=-50)
+    assert re.search(r"^\[ *\d+/12\] PairGen \.+ cached$", out, re.M)          # the data half is reused
+    assert re.search(r"^\[ *\d+/12\] Trainer \.+ ran in ", out, re.M)
+    assert "verdict: NOT BLESSED" in out
+    assert _versions(serving_dir) == versions            # nothing new pushed
+    store = metadata_queries.open_store(local_runner.metadata_path(home))
+    second_eval = _executions(store, "Evaluator")[-1]
+    # The baseline was the real model blessed by run 1, not a copy or the candidate itself.
+    assert _input_artifact_ids(store, second_eval, "baseline_model") == [first_model.id]
+    candidate = _input_artifact_ids(store, second_eval, "model")
+    assert len(candidate) == 1 and candidate[0] != first_model.id
+    blessing = metadata_queries.latest_artifact(store, "ModelBlessing")
+    assert blessing.custom_properties["blessed"].int_value == 0
+    pusher = _executions(store, "Pusher")[-1]
+    pushed_model = metadata_queries.latest_artifact(store, "PushedModel")
+    assert pushed_model.custom_properties["pushed"].int_value == 0
+    assert metadata_queries.STATE_NAMES[pusher.last_known_state] == "COMPLETE"
