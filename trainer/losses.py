@@ -311,7 +311,8 @@ class LossWeights:
 
 # REFERENCE.md: JASRNet 1 x heatmap MSE (over CPM stages) + 1 x L1; DIC L1 (1) + L2 heatmap
 # (0.1) summed over steps; DICGAN adds the feature (perceptual) loss 0.1 (its adversarial
-# 0.005 needs a discriminator and is not a term here). Consistency is ours, off by default.
+# 0.005 needs a discriminator: trainer/adversarial_losses.py, trainer/gan_training.py).
+# Consistency is ours, off by default.
 JASRNET_LOSS_WEIGHTS = LossWeights(pixel=1.0, heatmap=1.0)
 DIC_LOSS_WEIGHTS = LossWeights(pixel=1.0, heatmap=0.1)
 DICGAN_LOSS_WEIGHTS = LossWeights(pixel=1.0, heatmap=0.1, perceptual=0.1)
@@ -382,21 +383,26 @@ class JointLoss:
         return cls(**config)
 
 
-MODEL_LOSS_WEIGHTS = {"jasrnet": JASRNET_LOSS_WEIGHTS, "dic": DIC_LOSS_WEIGHTS}
+# The GAN models' content terms (their feature and adversarial terms are added by
+# trainer/gan_training.py): DICGAN's are DIC's; Pro-UIGAN's, unpublished, are ours: DIC's.
+MODEL_LOSS_WEIGHTS = {"jasrnet": JASRNET_LOSS_WEIGHTS, "dic": DIC_LOSS_WEIGHTS,
+                      "dicgan": DIC_LOSS_WEIGHTS, "proguigan": DIC_LOSS_WEIGHTS}
 # With a VGG19 file configured, the feature loss gets DICGAN's weight, whatever the model.
 PERCEPTUAL_WEIGHT = DICGAN_LOSS_WEIGHTS.perceptual
 
 
-def joint_loss_for(model, heatmap_spec, hr_size, perceptual_weights="", landmark_consistency_weight=0.0):
-    """The paper loss of `model` ("jasrnet" | "dic"): its reference weights, plus the perceptual
-    term (weight 0.1) when `perceptual_weights` names a local VGG19 file, plus the landmark
-    consistency term (on the model's own heatmaps) when its weight is > 0."""
+def joint_loss_for(model, heatmap_spec, hr_size, perceptual_weights="", landmark_consistency_weight=0.0,
+                   perceptual_weight=PERCEPTUAL_WEIGHT):
+    """The paper loss of `model` (a key of MODEL_LOSS_WEIGHTS): its reference weights, plus the
+    perceptual term (`perceptual_weight`, DICGAN's 0.1 by default) when `perceptual_weights`
+    names a local VGG19 file, plus the landmark consistency term (on the model's own heatmaps)
+    when its weight is > 0."""
     if model not in MODEL_LOSS_WEIGHTS:
         raise ValueError(f"no loss weights for model {model!r}; known: {', '.join(sorted(MODEL_LOSS_WEIGHTS))}")
     perceptual = perceptual_loss_or_none(perceptual_weights)
     weights = dataclasses.replace(
         MODEL_LOSS_WEIGHTS[model],
-        perceptual=PERCEPTUAL_WEIGHT if perceptual is not None else 0.0,
+        perceptual=perceptual_weight if perceptual is not None else 0.0,
         landmark_consistency=landmark_consistency_weight)
     consistency = (LandmarkConsistencyLoss(hr_size, heatmap_spec) if landmark_consistency_weight > 0 else None)
     return JointLoss(weights, landmark_consistency=consistency, perceptual=perceptual)

@@ -1,18 +1,24 @@
 """The models tinyface trains, registered explicitly by name (no import-by-filename magic).
 
 Each architecture module provides a config dataclass with REFERENCE (the paper's
-hyperparameters) and SMALL (tests and the CPU demo) presets, `build(config)` and
-`heatmap_spec(config)`.
+hyperparameters) and SMALL (tests and the CPU demo) presets, `build(config)` (the network that
+is trained and served, following trainer.model_outputs) and `heatmap_spec(config)`.
+Adversarial models (trained as GANs by trainer/gan_training.py) also provide
+`build_discriminator(config)`, and their config has a `discriminator` field
+(trainer.discriminator.DiscriminatorConfig); a module may name, as GENERATOR_PRETRAINED_AS, the
+model whose trained weights its network starts from.
 """
 
 import dataclasses
 from types import ModuleType
 
-from trainer import dic, jasrnet
+from trainer import dic, dicgan, jasrnet, proguigan
 
 MODELS = {
     "jasrnet": jasrnet,
     "dic": dic,
+    "dicgan": dicgan,
+    "proguigan": proguigan,
 }
 SIZES = ("small", "reference")
 
@@ -21,8 +27,9 @@ SIZES = ("small", "reference")
 class BuiltModel:
     name: str
     config: object       # the architecture's config dataclass
-    network: object      # keras.Model following trainer.model_outputs
+    network: object      # keras.Model following trainer.model_outputs (a GAN's generator)
     heatmap_spec: object  # tinyface.data.heatmaps.HeatmapSpec of its heatmap targets
+    discriminator: object = None  # keras.Model (trainer.discriminator) of adversarial models
 
 
 def architecture(name) -> ModuleType:
@@ -32,16 +39,32 @@ def architecture(name) -> ModuleType:
         raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}") from None
 
 
-def model_config(name, size="small", **overrides):
-    """The `size` preset of model `name`, with fields overridden."""
+def is_adversarial(name):
+    """Whether model `name` trains against a discriminator (trainer/gan_training.py)."""
+    return hasattr(architecture(name), "build_discriminator")
+
+
+def pretrained_as(name):
+    """The model whose trained weights model `name` starts from in its paper, or None."""
+    return getattr(architecture(name), "GENERATOR_PRETRAINED_AS", None)
+
+
+def model_config(name, size="small", discriminator_overrides=None, **overrides):
+    """The `size` preset of model `name`, with fields (and its discriminator's) overridden."""
     if size not in SIZES:
         raise ValueError(f"model size must be one of {SIZES}, got {size!r}")
-    preset = getattr(architecture(name), size.upper())
-    return dataclasses.replace(preset, **overrides)
+    config = dataclasses.replace(getattr(architecture(name), size.upper()), **overrides)
+    if discriminator_overrides:
+        if not is_adversarial(name):
+            raise ValueError(f"model {name!r} has no discriminator to configure")
+        config = dataclasses.replace(
+            config, discriminator=dataclasses.replace(config.discriminator, **discriminator_overrides))
+    return config
 
 
-def build_model(name, size="small", **overrides) -> BuiltModel:
+def build_model(name, size="small", discriminator_overrides=None, **overrides) -> BuiltModel:
     module = architecture(name)
-    config = model_config(name, size, **overrides)
+    config = model_config(name, size, discriminator_overrides, **overrides)
     return BuiltModel(name=name, config=config, network=module.build(config),
-                      heatmap_spec=module.heatmap_spec(config))
+                      heatmap_spec=module.heatmap_spec(config),
+                      discriminator=module.build_discriminator(config) if is_adversarial(name) else None)

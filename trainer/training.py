@@ -30,13 +30,16 @@ def distribution_strategy():
     return tf.distribute.get_strategy()
 
 
-def build_optimizer(config: TrainingConfig, train_steps):
+def build_optimizer(config: TrainingConfig, train_steps, base_learning_rate=None):
+    """Adam with config's milestones and weight decay, from config.learning_rate or, for another
+    network of the run (a GAN's discriminator), from `base_learning_rate`."""
+    base = config.learning_rate if base_learning_rate is None else base_learning_rate
     boundaries = [max(1, int(round(m * train_steps))) for m in config.lr_milestones]
     if boundaries:
-        values = [config.learning_rate * config.lr_gamma ** i for i in range(len(boundaries) + 1)]
+        values = [base * config.lr_gamma ** i for i in range(len(boundaries) + 1)]
         learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     else:
-        learning_rate = config.learning_rate
+        learning_rate = base
     # Keras applies weight decay decoupled (AdamW-style); the PyTorch references add it to the
     # gradient. At 5e-4 and these learning rates the two differ little; we keep Keras' form.
     return keras.optimizers.Adam(learning_rate=learning_rate, weight_decay=config.weight_decay or None)
@@ -73,16 +76,23 @@ def fit(network, joint_loss, optimizer, train_dataset, train_steps, config: Trai
     checkpoint (weights, optimiser state and step count), not from scratch. Returns the
     keras History of this process's part of the run.
     """
+    model = JointTrainingModel(network, joint_loss)
+    model.compile(optimizer=optimizer)
+    # BackupAndRestore restores into a built model.
+    model(tf.zeros([1, *network.input_shape[1:]]), training=False)
+    return fit_training_model(model, train_dataset, train_steps, config, backup_dir, log_dir, eval_dataset)
+
+
+def fit_training_model(model, train_dataset, train_steps, config: TrainingConfig, backup_dir, log_dir,
+                       eval_dataset=None):
+    """Keras fit of a compiled training model whose variables (weights and optimiser slots)
+    all exist, in checkpoint intervals, with resume and TensorBoard logs (see fit)."""
     interval = min(config.checkpoint_every, train_steps)
     epochs = math.ceil(train_steps / interval)
     if epochs * interval != train_steps:
         logging.warning("training %d steps: rounded up to %d checkpoint intervals of %d steps",
                         train_steps, epochs, interval)
-    model = JointTrainingModel(network, joint_loss)
-    model.compile(optimizer=optimizer)
-    # BackupAndRestore restores into a built model; one "epoch" is one checkpoint interval, so
-    # a restart resumes exactly at the last checkpoint.
-    model(tf.zeros([1, *network.input_shape[1:]]), training=False)
+    # One "epoch" is one checkpoint interval, so a restart resumes exactly at the last checkpoint.
     callbacks = [
         keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch"),
         keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),

@@ -8,6 +8,11 @@ import dataclasses
 from typing import Tuple
 
 MIXED_PRECISION = ("off", "bf16", "fp16", "auto")
+# GAN losses of the adversarial models: "wgan_gp" is the WGAN critic loss plus its gradient penalty.
+GAN_LOSSES = ("vanilla", "lsgan", "wgan_gp")
+# Discriminator settings a run may override (the model preset's value where left unset).
+DISCRIMINATOR_NORMS = ("none", "group", "layer")
+DISCRIMINATOR_HEADS = ("global", "patch")
 CONFIG_KEY = "training_config"  # key of TrainingConfig.to_dict() in the Trainer's custom_config
 
 
@@ -28,6 +33,22 @@ class TrainingConfig:
     augment_flip: bool = True
     perceptual_weights: str = ""       # local VGG19 weights file; empty: no perceptual loss
     seed: int = 0
+    # ---- Adversarial models (dicgan, proguigan); the other models ignore these.
+    gan_loss: str = "lsgan"            # one of GAN_LOSSES
+    adversarial_weight: float = 0.005  # generator's adversarial term (DICGAN's 0.005)
+    # Feature-matching (perceptual) term on the last SR step: VGG19 features when
+    # perceptual_weights names a file, else the discriminator's own features.
+    feature_weight: float = 0.1
+    gp_weight: float = 10.0            # gradient penalty weight (wgan_gp only; Gulrajani et al.)
+    d_learning_rate: float = 1e-4      # discriminator Adam; same milestones as the generator
+    # Discriminator overrides; 0 / "" keep the model preset's value.
+    discriminator_width: int = 0
+    discriminator_depth: int = 0
+    discriminator_norm: str = ""       # one of DISCRIMINATOR_NORMS
+    discriminator_head: str = ""       # one of DISCRIMINATOR_HEADS
+    # Weights to start the network from: a .weights.h5 file, or a Trainer's Model artifact
+    # folder holding one (trainer/network_weights.py). Empty: random initialisation.
+    init_weights: str = ""
 
     def __post_init__(self):
         if self.mixed_precision not in MIXED_PRECISION:
@@ -39,6 +60,38 @@ class TrainingConfig:
         for name in ("batch_size", "checkpoint_every", "eval_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}")
+        for name in ("adversarial_weight", "feature_weight", "gp_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.d_learning_rate > 0:
+            raise ValueError(f"d_learning_rate must be positive, got {self.d_learning_rate!r}")
+        for name in ("discriminator_width", "discriminator_depth"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0: the preset's), got {getattr(self, name)}")
+        if self.discriminator_norm not in ("", *DISCRIMINATOR_NORMS):
+            raise ValueError(f"discriminator_norm must be one of {DISCRIMINATOR_NORMS} (or empty), "
+                             f"got {self.discriminator_norm!r}")
+        if self.discriminator_head not in ("", *DISCRIMINATOR_HEADS):
+            raise ValueError(f"discriminator_head must be one of {DISCRIMINATOR_HEADS} (or empty), "
+                             f"got {self.discriminator_head!r}")
+
+    def discriminator_overrides(self):
+        """{DiscriminatorConfig field: value} for the discriminator settings this run sets."""
+        values = dict(width=self.discriminator_width, depth=self.discriminator_depth,
+                      norm=self.discriminator_norm, head=self.discriminator_head)
+        return {name: value for name, value in values.items() if value}
+
+    def with_model(self, model):
+        """This config training `model`: when the model changes, that model's paper settings
+        (PAPER_SETTINGS: optimiser, and for the GAN models their GAN loss) replace the current
+        ones; every other setting carries over."""
+        if model == self.model:
+            return self
+        if model not in PAPER_SETTINGS:
+            raise ValueError(f"unknown model {model!r}; expected one of {', '.join(sorted(PAPER_SETTINGS))}")
+        return dataclasses.replace(self, model=model, **PAPER_SETTINGS[model])
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -53,10 +106,18 @@ class TrainingConfig:
 
 # The papers' optimiser settings (REFERENCE.md): JASRNet Adam 5e-5, weight decay 5e-4, x0.5 at
 # epochs 20 and 30 of 40; DIC Adam 1e-4, halved at 10k/20k/40k/80k of 150k iterations.
+# DICGAN (REFERENCE.md and the reference's train_DICGAN_CelebA.json): feature loss 0.1 and
+# adversarial 0.005 on the last step, vanilla GAN loss; Adam 1e-4 for both networks, halved at
+# 10k/20k/40k of 80k iterations, from a trained DIC. Pro-UIGAN has no public code and REFERENCE.md
+# gives no hyperparameters: ours are DICGAN's, with the stabler LSGAN loss.
+_DICGAN_SETTINGS = dict(learning_rate=1e-4, weight_decay=0.0, lr_milestones=(10 / 80, 20 / 80, 40 / 80),
+                        lr_gamma=0.5, d_learning_rate=1e-4, adversarial_weight=0.005, feature_weight=0.1)
 PAPER_SETTINGS = {
     "jasrnet": dict(learning_rate=5e-5, weight_decay=5e-4, lr_milestones=(0.5, 0.75), lr_gamma=0.5),
     "dic": dict(learning_rate=1e-4, weight_decay=0.0,
                 lr_milestones=(10 / 150, 20 / 150, 40 / 150, 80 / 150), lr_gamma=0.5),
+    "dicgan": dict(_DICGAN_SETTINGS, gan_loss="vanilla"),
+    "proguigan": dict(_DICGAN_SETTINGS, gan_loss="lsgan"),
 }
 
 
