@@ -13,8 +13,8 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
                 psnr_regression_margin_db, nme_regression_margin
     beam:       pipeline_args
 
-Changing training.model also switches the optimiser settings (learning rate, weight decay,
-milestones, gamma) to that model's paper settings, unless the file sets them too.
+Changing training.model also switches to that model's paper settings (learning rate, weight
+decay, milestones, gamma; the GAN loss of the GAN models), unless the file sets them too.
 A mistake in the file is a one-line error naming the file, the line and the key.
 """
 
@@ -27,7 +27,7 @@ import yaml
 from pipeline import configs
 from tinyface.data.errors import BadInput
 from tinyface.data.pairs import PairConfig
-from trainer.training_config import PAPER_SETTINGS, TrainingConfig, paper_config
+from trainer.training_config import TrainingConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +103,7 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
             field = _DATACLASS_SECTIONS[section]
             current = getattr(base, field)
             if field == "training_config":
-                current = _switch_model(current, values)
+                current = _switch_model(path, current, values, where, lines)
             overrides[field] = _override_dataclass(path, current, values, where, lines)
             continue
         for key, value in values.items():
@@ -155,14 +155,13 @@ def _require_mapping(path, values, where, lines):
         raise BadInput(path, f"{'.'.join(where)} must be a mapping of settings", lines.get(where))
 
 
-def _switch_model(training, values):
-    """A new model starts from its paper's optimiser settings; other fields carry over."""
-    model = values.get("model", training.model)
-    if model == training.model or model not in PAPER_SETTINGS:
-        return training   # unknown models are reported by TrainingConfig / the registry
-    kept = {k: v for k, v in training.to_dict().items()
-            if k != "model" and k not in PAPER_SETTINGS[model]}
-    return paper_config(model, **kept)
+def _switch_model(path, training, values, where, lines):
+    """A new model starts from its paper's settings (TrainingConfig.with_model); the file's
+    other training settings then apply on top."""
+    try:
+        return training.with_model(values.get("model", training.model))
+    except ValueError as error:
+        raise BadInput(path, f"{'.'.join(where)}.model: {error}", lines.get(where + ("model",))) from None
 
 
 def _override_dataclass(path, current, values, where, lines):

@@ -11,7 +11,6 @@ image, not a module file: a module file is packed into a wheel on the pipeline r
 time, from this machine's copy of trainer/.
 """
 
-import dataclasses
 from typing import Any, Dict
 
 from tfx import types
@@ -22,7 +21,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import json_utils, proto_utils
 
-from trainer.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig
+from trainer.training_config import CONFIG_KEY, TrainingConfig
 
 MODEL_NAME_KEY = "model_name"
 TRAIN_STEPS_KEY = "train_steps"
@@ -36,15 +35,6 @@ class TrainerSpec(standard_component_specs.TrainerSpec):
     }
 
 
-def with_model(config: TrainingConfig, model: str) -> TrainingConfig:
-    """`config` training `model`: with that model's paper optimiser settings when it changes."""
-    if model == config.model:
-        return config
-    if model not in PAPER_SETTINGS:
-        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(sorted(PAPER_SETTINGS))}")
-    return dataclasses.replace(config, model=model, **PAPER_SETTINGS[model])
-
-
 def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
     """A copy of the Trainer's exec properties with model_name and train_steps written into
     custom_config and train_args, where trainer/run_fn.py and TFX read them."""
@@ -52,7 +42,7 @@ def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
     if train_steps < 1:
         raise ValueError(f"train_steps must be at least 1, got {train_steps}")
     custom_config = json_utils.loads(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY])
-    config = with_model(TrainingConfig.from_dict(custom_config[CONFIG_KEY]), exec_properties[MODEL_NAME_KEY])
+    config = TrainingConfig.from_dict(custom_config[CONFIG_KEY]).with_model(exec_properties[MODEL_NAME_KEY])
     resolved = dict(exec_properties)
     resolved[standard_component_specs.CUSTOM_CONFIG_KEY] = json_utils.dumps(
         {**custom_config, CONFIG_KEY: config.to_dict()})

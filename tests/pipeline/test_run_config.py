@@ -136,3 +136,9 @@ evaluation:
     assert "0.75" in eval_config
     assert "occluded" in eval_config
     assert nodes["FaceExampleGen"].exec_properties["input_base"] == str(tmp_path / "home" / "data" / "synthetic-default")
+
+
+def test_an_unknown_model_names_the_line(tmp_path):
+    path = _write(tmp_path, "training:\n  batch_size: 4\n  model: srgan\n")
+    with pytest.raises(BadInput, match=rf"^{path}:3: training.model: unknown model 'srgan'"):
+        load_run_config(path)
