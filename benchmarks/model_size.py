@@ -12,8 +12,14 @@ one-line reason the model's module docstring (trainer/jasrnet.py, trainer/dic.py
 that difference. Notes below the table always give that reason for any non-zero difference,
 so a reader sees why the numbers are not identical even when they pass.
 
-Run: .venv/bin/python benchmarks/model_size.py [--models jasrnet dic] [--sizes reference small]
-Takes ~20 s on 2 CPU cores (DIC's unrolled 4-step graph is the slowest to trace).
+The GAN models' rows are their generators (the served network): DICGAN's is DIC, so it carries
+DIC's paper figures; Pro-UIGAN has no public code or published size. Their discriminators,
+used in training only, are listed in a second table (parameters, GFLOP per 128x128 image).
+
+Run: .venv/bin/python benchmarks/model_size.py [--models jasrnet dic dicgan proguigan]
+         [--sizes reference small]
+Takes ~1 min on 2 CPU cores for all four models (DIC's unrolled 4-step graph, twice with DICGAN, is
+the slowest to trace).
 """
 
 import argparse
@@ -28,6 +34,8 @@ from trainer.model_stats import forward_flops, parameter_count
 PAPER = {
     "jasrnet": {"params": 19.89e6, "flops": 50.9e9, "source": "Yin et al., AAAI 2020"},
     "dic": {"params": 21.80e6, "flops": 90.7e9, "source": "Ma et al., CVPR 2020"},
+    # DICGAN's generator is DIC (trainer/dicgan.py). Pro-UIGAN publishes no size.
+    "dicgan": {"params": 21.80e6, "flops": 90.7e9, "source": "Ma et al., CVPR 2020 (generator = DIC)"},
 }
 TOLERANCE = 0.05
 
@@ -43,6 +51,8 @@ REASONS = {
     ("dic", "flops"): "profiler's transposed-conv formula credits the border the reference's "
                       "padding crops (k12 s8 projections); exact MACs x2 = 90.67 G",
 }
+# DICGAN's generator is DIC layer for layer: the same reasons.
+REASONS.update({("dicgan", metric): reason for (name, metric), reason in list(REASONS.items()) if name == "dic"})
 
 
 def relative_difference(ours, paper):
@@ -50,17 +60,21 @@ def relative_difference(ours, paper):
 
 
 def measure(name, size):
-    """(parameters, forward FLOPs per face, seconds taken) of model `name` at `size`."""
+    """(parameters, forward FLOPs per face, seconds taken, discriminator (parameters, FLOPs per
+    image) or None) of model `name` at `size`."""
     # FLOPs are counted on the float32 graph whatever the caller's policy was.
     keras.mixed_precision.set_global_policy("float32")
     start = time.perf_counter()
-    network = model_registry.build_model(name, size).network
-    params, flops = parameter_count(network), forward_flops(network, batch=1)
+    built = model_registry.build_model(name, size)
+    params, flops = parameter_count(built.network), forward_flops(built.network, batch=1)
     seconds = time.perf_counter() - start
+    critic = None
+    if built.discriminator is not None:
+        critic = parameter_count(built.discriminator), forward_flops(built.discriminator, batch=1)
     # DIC reference holds ~22 M weights and a large traced graph; free them before the next.
-    del network
+    del built
     keras.backend.clear_session()
-    return params, flops, seconds
+    return params, flops, seconds, critic
 
 
 def verdict(name, params_diff, flops_diff):
@@ -79,22 +93,25 @@ def main():
                         choices=model_registry.SIZES)
     args = parser.parse_args()
 
-    header = (f"{'model':8} {'size':9} {'params':>12} {'paper':>8} {'diff':>7}   "
+    header = (f"{'model':9} {'size':9} {'params':>12} {'paper':>8} {'diff':>7}   "
               f"{'GFLOP/face':>10} {'paper':>7} {'diff':>7}   verdict")
-    rows, notes = [header, "-" * len(header)], []
+    rows, notes, critics = [header, "-" * len(header)], [], []
     for name in args.models:
         for size in args.sizes:
-            params, flops, seconds = measure(name, size)
+            params, flops, seconds, critic = measure(name, size)
+            if critic is not None:
+                critics.append(f"{name:9} {size:9} {critic[0]:12,d} {critic[1] / 1e9:14.3f}")
             paper = PAPER.get(name) if size == "reference" else None
             if paper is None:
-                # The papers describe their reference configs only.
-                rows.append(f"{name:8} {size:9} {params:12,d} {'-':>8} {'-':>7}   "
+                # The papers describe their reference configs only, and not every paper gives one.
+                why = "test/demo preset" if size != "reference" else "the paper gives none"
+                rows.append(f"{name:9} {size:9} {params:12,d} {'-':>8} {'-':>7}   "
                             f"{flops / 1e9:10.3f} {'-':>7} {'-':>7}   no paper figure "
-                            f"(test/demo preset)  [{seconds:.1f}s]")
+                            f"({why})  [{seconds:.1f}s]")
                 continue
             params_diff = relative_difference(params, paper["params"])
             flops_diff = relative_difference(flops, paper["flops"])
-            rows.append(f"{name:8} {size:9} {params:12,d} {paper['params'] / 1e6:7.2f}M "
+            rows.append(f"{name:9} {size:9} {params:12,d} {paper['params'] / 1e6:7.2f}M "
                         f"{params_diff:+7.2%}   {flops / 1e9:10.3f} {paper['flops'] / 1e9:7.1f} "
                         f"{flops_diff:+7.2%}   {verdict(name, params_diff, flops_diff)}  "
                         f"[{seconds:.1f}s]")
@@ -102,6 +119,10 @@ def main():
                 notes.append(f"  {name} {metric} {diff:+.2%}: {REASONS[(name, metric)]}")
 
     print("\n".join(rows))
+    if critics:
+        print("\nDiscriminators (training only, not served), GFLOP per 128x128 image:")
+        print(f"{'model':9} {'size':9} {'params':>12} {'GFLOP/image':>14}")
+        print("\n".join(critics))
     print("\nFLOPs: TF profiler on the traced forward of one face, 2 FLOPs per multiply-add "
           "(the papers' convention; thop-style MAC counts would be half).")
     if notes:

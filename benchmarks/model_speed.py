@@ -2,7 +2,9 @@
 
 For each model x size x precision:
   * training throughput (images/s): trainer.training.JointTrainingModel with the model's paper
-    loss (trainer.losses.joint_loss_for) and paper optimiser (build_optimizer(paper_config)),
+    loss (trainer.losses.joint_loss_for) and paper optimiser (build_optimizer(paper_config)) --
+    for the GAN models trainer.gan_training.GanTrainingModel, which also steps the
+    discriminator with its own optimiser (paper GAN settings, discriminator feature matching),
     compiled and trained with Keras fit on a synthetic in-memory tf.data of (LR, targets)
     batches: random values, but every tensor shaped and keyed as trainer.input_pipeline makes
     them (HR, HEATMAPS on the model's HeatmapSpec grid, LANDMARKS, HAS_LANDMARKS). Fit runs one
@@ -20,7 +22,10 @@ For each model x size x precision:
     for training: one step costs ~3x the forward FLOPs per image (forward, plus a backward
     pass of ~2x forward: gradients w.r.t. activations and w.r.t. weights). Achieved GFLOP/s =
     FLOPs per image x images/s; it is a count of useful model FLOPs, not of what the kernels
-    executed.
+    executed. A GAN step also costs ~9x the discriminator's forward FLOPs (D step: forward and
+    backward on real and generated faces, 6x; G step: forward on generated and real faces and
+    the backward through D to the image, 3x); the gradient penalty (wgan_gp, not the paper
+    settings measured here) would add more.
 
 The dtype policy is set globally BEFORE the model is built (Keras layers fix their compute
 dtype at construction) and reset to float32 afterwards, whatever happens.
@@ -35,8 +40,9 @@ run: its first training epoch alone traces for ~3.5 min, and one batch-32 float3
 --quick 19 min measured with the batch-32 warm-up call, ~15 min without it (DIC ~11 of
 those); use --models / --sizes to measure one model at a time.
 
-Run: .venv/bin/python benchmarks/model_speed.py [--models jasrnet dic] [--sizes small reference]
-         [--precisions float32 mixed_bfloat16] [--quick] [--reference-batch 2]
+Run: .venv/bin/python benchmarks/model_speed.py [--models jasrnet dic dicgan proguigan]
+         [--sizes small reference] [--precisions float32 mixed_bfloat16] [--quick]
+         [--reference-batch 2]
 """
 
 import argparse
@@ -51,6 +57,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainer import input_pipeline, model_registry
+from trainer.gan_training import AdversarialSettings, GanTrainingModel
 from trainer.losses import joint_loss_for
 from trainer.model_stats import forward_flops
 from trainer.training import JointTrainingModel, build_optimizer
@@ -58,6 +65,7 @@ from trainer.training_config import paper_config
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 TRAIN_FLOPS_PER_FORWARD = 3   # forward + backward (~2x forward), see the module docstring
+DISCRIMINATOR_FLOPS_PER_STEP = 9   # discriminator forwards' worth per GAN step and image, ditto
 SMALL_TRAIN_BATCH = 8         # the papers' batch size
 REFERENCE_TRAIN_BATCH = 2     # reference presets: 8 would take minutes per config on 2 cores
 THROUGHPUT_BATCH = 32
@@ -122,13 +130,26 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+def training_model(built, steps, batch):
+    """The compiled wrapper fit() trains `built` with: the GAN loop for adversarial models."""
+    config = paper_config(built.name, batch_size=batch)
+    loss = joint_loss_for(built.name, built.heatmap_spec, built.config.hr_size)
+    if built.discriminator is None:
+        model = JointTrainingModel(built.network, loss)
+        model.compile(optimizer=build_optimizer(config, steps))
+        return model
+    model = GanTrainingModel(built.network, built.discriminator, loss,
+                             AdversarialSettings.from_training_config(config))
+    model.compile(optimizer=build_optimizer(config, steps),
+                  d_optimizer=build_optimizer(config, steps, config.d_learning_rate))
+    model.build_training_state()
+    return model
+
+
 def measure_training(built, budget):
     """(images/s over the timed epochs, seconds of the untimed warm-up epoch)."""
     steps = budget.steps_per_epoch * (1 + budget.timed_epochs)
-    model = JointTrainingModel(
-        built.network, joint_loss_for(built.name, built.heatmap_spec, built.config.hr_size))
-    model.compile(optimizer=build_optimizer(
-        paper_config(built.name, batch_size=budget.train_batch), steps))
+    model = training_model(built, steps, budget.train_batch)
     timer = EpochTimer()
     model.fit(synthetic_dataset(built, budget.train_batch), epochs=1 + budget.timed_epochs,
               steps_per_epoch=budget.steps_per_epoch, callbacks=[timer], verbose=0)
@@ -174,16 +195,23 @@ def measure_inference(built, budget):
 
 
 def count_flops(name, size):
-    """Forward FLOPs per image, counted on the float32 graph (once per model and size)."""
+    """(network, discriminator or 0) forward FLOPs per image, counted on the float32 graph
+    (once per model and size)."""
     keras.mixed_precision.set_global_policy("float32")
     try:
-        return forward_flops(model_registry.build_model(name, size).network, batch=1)
+        built = model_registry.build_model(name, size)
+        critic = forward_flops(built.discriminator, batch=1) if built.discriminator is not None else 0
+        return forward_flops(built.network, batch=1), critic
     finally:
         keras.backend.clear_session()
         gc.collect()
 
 
-def measure(name, size, precision, budget, flops):
+def training_flops_per_image(flops, critic_flops):
+    return TRAIN_FLOPS_PER_FORWARD * flops + DISCRIMINATOR_FLOPS_PER_STEP * critic_flops
+
+
+def measure(name, size, precision, budget, flops, critic_flops):
     keras.mixed_precision.set_global_policy(precision)   # before building: layers fix dtypes then
     try:
         keras.utils.set_random_seed(0)
@@ -197,17 +225,18 @@ def measure(name, size, precision, budget, flops):
         keras.backend.clear_session()
         gc.collect()
     return dict(model=name, size=size, precision=precision, batch=budget.train_batch,
-                train_rate=train_rate, train_gflops=TRAIN_FLOPS_PER_FORWARD * flops * train_rate / 1e9,
+                train_rate=train_rate,
+                train_gflops=training_flops_per_image(flops, critic_flops) * train_rate / 1e9,
                 warmup=warmup, latency_ms=latency_ms, infer_rate=infer_rate,
                 infer_gflops=flops * infer_rate / 1e9, gflop=flops / 1e9)
 
 
-HEADER = (f"{'model':8} {'size':9} {'precision':14} {'GFLOP/img':>9} | {'batch':>5} {'train img/s':>11} "
+HEADER = (f"{'model':9} {'size':9} {'precision':14} {'GFLOP/img':>9} | {'batch':>5} {'train img/s':>11} "
           f"{'GFLOP/s':>8} {'warm-up s':>9} | {'b1 ms/img':>9} {'b32 img/s':>9} {'GFLOP/s':>8}")
 
 
 def format_row(r):
-    return (f"{r['model']:8} {r['size']:9} {r['precision']:14} {r['gflop']:9.3f} | {r['batch']:5d} "
+    return (f"{r['model']:9} {r['size']:9} {r['precision']:14} {r['gflop']:9.3f} | {r['batch']:5d} "
             f"{r['train_rate']:11.2f} {r['train_gflops']:8.1f} {r['warmup']:9.1f} | "
             f"{r['latency_ms']:9.1f} {r['infer_rate']:9.2f} {r['infer_gflops']:8.1f}")
 
@@ -220,7 +249,7 @@ def speedups(results):
         f32 = by_key.get((model, size, "float32"))
         if precision != "mixed_bfloat16" or f32 is None:
             continue
-        lines.append(f"  {model:8} {size:9} training x{bf16['train_rate'] / f32['train_rate']:.2f}, "
+        lines.append(f"  {model:9} {size:9} training x{bf16['train_rate'] / f32['train_rate']:.2f}, "
                      f"batch-1 latency x{f32['latency_ms'] / bf16['latency_ms']:.2f}, "
                      f"batch-32 throughput x{bf16['infer_rate'] / f32['infer_rate']:.2f}")
     return lines
@@ -247,14 +276,16 @@ def main():
     start = time.perf_counter()
     for name in args.models:
         for size in args.sizes:
-            flops = count_flops(name, size)
+            flops, critic_flops = count_flops(name, size)
             budget = budget_for(size, args.quick, args.reference_batch)
             for precision in args.precisions:
-                results.append(measure(name, size, precision, budget, flops))
+                results.append(measure(name, size, precision, budget, flops, critic_flops))
                 print(format_row(results[-1]), flush=True)
 
     print(f"\nTotal {time.perf_counter() - start:.0f} s. Training GFLOP/s counts "
-          f"{TRAIN_FLOPS_PER_FORWARD} x forward FLOPs per image; batch is the training batch "
+          f"{TRAIN_FLOPS_PER_FORWARD} x forward FLOPs per image (GAN models: + "
+          f"{DISCRIMINATOR_FLOPS_PER_STEP} x the discriminator's); GFLOP/img is the served "
+          f"network's forward; batch is the training batch "
           f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); inference runs a "
           f"tf.function with input signature [None, lr, lr, 3] at batch 1 and {THROUGHPUT_BATCH}; "
           f"warm-up s is the untimed first training epoch (tracing included).")
