@@ -1,5 +1,7 @@
-"""Trainer fixtures: real pair examples (PairGen's core on synthetic faces) as GZIP TFRecords."""
+"""Trainer fixtures: real pair examples (PairGen's core on synthetic faces) as GZIP TFRecords,
+and the check that an exported model answers like its Keras network."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -19,3 +21,31 @@ def pair_records(tmp_path_factory, synthetic_faces):
             for pair in pairs.make_pairs(face, pairs.PairConfig()):
                 writer.write(example_codec.to_example(pair).SerializeToString())
     return root
+
+
+@pytest.fixture(scope="session")
+def assert_export_answers_like():
+    """check(network, export_dir, lr_float): the SavedModel's serving_default, given the uint8
+    version of `lr_float` (N, lr, lr, 3) in [0, 1], answers like `network` on the same pixels."""
+    from tinyface import signatures
+    from trainer.landmark_decoding import decode_landmarks
+    from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
+
+    def check(network, export_dir, lr_float):
+        lr_uint8 = tf.constant(np.round(lr_float * 255).astype(np.uint8))
+        served = tf.saved_model.load(export_dir).signatures[signatures.SERVING_DEFAULT](
+            **{signatures.LR_IMAGES_INPUT: lr_uint8})
+        outputs = network(tf.cast(lr_uint8, tf.float32) / 255.0, training=False)
+        batch, hr = lr_uint8.shape[0], outputs[SR_STEPS].shape[2]
+        # bf16 compute: eager and the saved graph may round one value by one bf16 step.
+        expected_sr = np.round(np.clip(outputs[SR_STEPS][:, -1].numpy(), 0, 1) * 255)
+        sr_difference = np.abs(served[signatures.SR_IMAGE_OUTPUT].numpy().astype(int) - expected_sr)
+        assert served[signatures.SR_IMAGE_OUTPUT].shape == (batch, hr, hr, 3)
+        assert sr_difference.max() <= 3 and sr_difference.mean() < 0.5
+        np.testing.assert_allclose(served[signatures.HEATMAPS_OUTPUT].numpy(),
+                                   outputs[HEATMAP_STEPS][:, -1].numpy(), atol=2 ** -6)
+        np.testing.assert_allclose(served[signatures.LANDMARKS_OUTPUT].numpy(),
+                                   decode_landmarks(served[signatures.HEATMAPS_OUTPUT], hr).numpy(), atol=1e-3)
+        assert served[signatures.LANDMARKS_OUTPUT].shape == (batch, 68, 2)
+
+    return check

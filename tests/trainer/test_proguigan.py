@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface import signatures
 from tinyface.data import example_codec, face_example, pairs
 from tinyface.data.degradation import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.readers import get_reader
 from trainer import export, gan_training, input_pipeline, losses, model_registry, proguigan, training
-from trainer.landmark_decoding import decode_landmarks
 from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
 from trainer.training_config import paper_config
 
@@ -191,19 +189,5 @@ def test_adversarial_steps_move_both_networks_with_finite_losses(trained):
     assert all(d_changed)
 
 
-def test_export_answers_like_the_keras_model(trained):
-    network = trained["built"].network
-    lr_uint8 = tf.constant(np.round(_lr_batch(3, seed=4) * 255).astype(np.uint8))
-    served = tf.saved_model.load(trained["export_dir"]).signatures[signatures.SERVING_DEFAULT](
-        **{signatures.LR_IMAGES_INPUT: lr_uint8})
-    outputs = network(tf.cast(lr_uint8, tf.float32) / 255.0, training=False)
-    # bf16 compute: eager and the saved graph may round one value by one bf16 step.
-    expected_sr = np.round(np.clip(outputs[SR_STEPS][:, -1].numpy(), 0, 1) * 255)
-    sr_difference = np.abs(served[signatures.SR_IMAGE_OUTPUT].numpy().astype(int) - expected_sr)
-    assert served[signatures.SR_IMAGE_OUTPUT].shape == (3, 128, 128, 3)
-    assert sr_difference.max() <= 3 and sr_difference.mean() < 0.5
-    np.testing.assert_allclose(served[signatures.HEATMAPS_OUTPUT].numpy(),
-                               outputs[HEATMAP_STEPS][:, -1].numpy(), atol=2 ** -6)
-    np.testing.assert_allclose(served[signatures.LANDMARKS_OUTPUT].numpy(),
-                               decode_landmarks(served[signatures.HEATMAPS_OUTPUT], 128).numpy(), atol=1e-3)
-    assert served[signatures.LANDMARKS_OUTPUT].shape == (3, 68, 2)
+def test_export_answers_like_the_keras_model(trained, assert_export_answers_like):
+    assert_export_answers_like(trained["built"].network, trained["export_dir"], _lr_batch(3, seed=4))
