@@ -144,7 +144,10 @@ def _with_events(store, executions):
             side = by_id[event.execution_id].outputs
         else:
             continue
-        side.setdefault(step_keys[0], []).append(event.artifact_id)
+        # One artifact read under two keys is one event with both keys (a re-run evaluates the
+        # cached model against itself as the last blessed one: model and baseline_model).
+        for key in step_keys:
+            side.setdefault(key, []).append(event.artifact_id)
     return list(by_id.values())
 
 

@@ -60,13 +60,17 @@ class PipelineRecorder:
         artifacts_and_events = []
         for event_type, side in ((metadata_store_pb2.Event.INPUT, inputs or {}),
                                  (metadata_store_pb2.Event.OUTPUT, outputs or {})):
+            # As TFX: one event per artifact; an artifact under two keys (a re-run's Evaluator
+            # reading the cached model as model and as baseline_model) gets both paths in it.
+            events = {}
             for key, artifacts in side.items():
                 for index, artifact in enumerate(artifacts):
                     self._store_artifact(artifact)
-                    event = metadata_store_pb2.Event(type=event_type)
-                    event.path.steps.add().key = key
-                    event.path.steps.add().index = index
-                    artifacts_and_events.append((artifact.mlmd_artifact, event))
+                    if artifact.id not in events:
+                        events[artifact.id] = metadata_store_pb2.Event(type=event_type)
+                        artifacts_and_events.append((artifact.mlmd_artifact, events[artifact.id]))
+                    events[artifact.id].path.steps.add().key = key
+                    events[artifact.id].path.steps.add().index = index
         contexts = [self.store.get_contexts_by_id([i])[0] for i in (self._pipeline, self._run, self._node(node))]
         self.store.put_execution(execution, artifacts_and_events, contexts)
 

@@ -107,3 +107,20 @@ def test_a_failed_evaluator_is_no_evaluation(recorder, tmp_path):
     recorder.execution("Evaluator", "FAILED", inputs={"examples": [first["pairs"]], "model": [first["model"]]})
     lineage = run_lineage.latest_run(recorder.store)
     assert lineage.evaluation is None and lineage.node_states == (("Evaluator", "FAILED"),)
+
+
+def test_a_fully_cached_rerun_evaluates_the_model_against_itself(recorder, tmp_path):
+    # The second `tinyface run` on unchanged data: every node is cached but the Evaluator, whose
+    # baseline is now the blessed model, i.e. the candidate itself (one event, two keys).
+    first = _first_run(recorder, tmp_path)
+    recorder.start_run("2026-11-21T22:20:00.000001")
+    evaluation = recorder.artifact(sa.ModelEvaluation, tmp_path / "eval3")
+    blessing = recorder.artifact(sa.ModelBlessing, tmp_path / "blessing3", blessed=1)
+    recorder.execution("Trainer", "CACHED", inputs={"examples": [first["pairs"]]}, outputs={"model": [first["model"]]},
+                       custom_config=TRAINING, train_args={"num_steps": 500})
+    recorder.execution("Evaluator", inputs={"examples": [first["pairs"]], "model": [first["model"]],
+                                            "baseline_model": [first["model"]]},
+                       outputs={"evaluation": [evaluation], "blessing": [blessing]}, example_splits=None)
+    lineage = run_lineage.latest_run(recorder.store)
+    assert lineage.model.id == lineage.baseline_model.id == first["model"].id
+    assert lineage.evaluation.id == evaluation.id and lineage.blessed is True
