@@ -50,3 +50,25 @@ def exported_model(tmp_path_factory):
         built = model_registry.build_model("jasrnet", "small")
         export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def training_policy():
+    """The dtype policy `mixed_precision: auto` picks on this machine (mixed_bfloat16 only on
+    CPUs that run bf16 natively, float32 on the others): tests that train run in it, so they
+    cost on each kind of CPU what a user's run costs there."""
+    from trainer import training
+    return training.precision_policy("auto")
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    """The mixed_bfloat16 policy for one test (float32 again afterwards); skipped on CPUs that
+    only emulate bf16, where it is 50-180x slower and `auto` never picks it."""
+    import keras
+    from trainer import precision
+    if not precision.this_machine_native_bf16():
+        pytest.skip("this CPU has no native bf16 (amx_bf16/avx512_bf16): bf16 is never used here")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")

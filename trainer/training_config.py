@@ -27,7 +27,7 @@ class TrainingConfig:
     # lr_gamma: the papers' milestones scaled to any run length.
     lr_milestones: Tuple[float, ...] = ()
     lr_gamma: float = 0.5
-    mixed_precision: str = "auto"      # auto: bf16 on CPU, fp16 on GPU
+    mixed_precision: str = "auto"      # auto: fp16 on GPU, bf16 on CPUs with native bf16, else float32
     checkpoint_every: int = 100        # steps between checkpoints (a resumed run restarts there)
     eval_steps: int = 20
     augment_flip: bool = True

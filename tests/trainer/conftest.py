@@ -37,7 +37,7 @@ def assert_export_answers_like():
             **{signatures.LR_IMAGES_INPUT: lr_uint8})
         outputs = network(tf.cast(lr_uint8, tf.float32) / 255.0, training=False)
         batch, hr = lr_uint8.shape[0], outputs[SR_STEPS].shape[2]
-        # bf16 compute: eager and the saved graph may round one value by one bf16 step.
+        # bf16 compute (where native): eager and the saved graph may round one value by one bf16 step.
         expected_sr = np.round(np.clip(outputs[SR_STEPS][:, -1].numpy(), 0, 1) * 255)
         sr_difference = np.abs(served[signatures.SR_IMAGE_OUTPUT].numpy().astype(int) - expected_sr)
         assert served[signatures.SR_IMAGE_OUTPUT].shape == (batch, hr, hr, 3)

@@ -112,17 +112,13 @@ def test_save_load_round_trip(tmp_path):
                                    rtol=1e-5, atol=1e-5)
 
 
-def test_mixed_bfloat16_outputs_float32():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        model = dic.build(dic.SMALL)
-        out = model(_lr_batch())
-        assert out[SR_STEPS].dtype == out[HEATMAP_STEPS].dtype == "float32"
-        assert np.isfinite(np.asarray(out[SR_STEPS])).all()
-        assert np.isfinite(np.asarray(out[HEATMAP_STEPS])).all()
-        assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+def test_mixed_bfloat16_outputs_float32(mixed_bfloat16):
+    model = dic.build(dic.SMALL)
+    out = model(_lr_batch())
+    assert out[SR_STEPS].dtype == out[HEATMAP_STEPS].dtype == "float32"
+    assert np.isfinite(np.asarray(out[SR_STEPS])).all()
+    assert np.isfinite(np.asarray(out[HEATMAP_STEPS])).all()
+    assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
 
 
 def test_traces_with_a_fixed_signature(small_model):

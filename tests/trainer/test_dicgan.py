@@ -40,17 +40,17 @@ def dic_artifact(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(pair_records, dic_artifact, tmp_path_factory):
-    """DICGAN small, initialised from the DIC artifact, trained STEPS adversarial steps in bf16
-    (eager: cheaper than tracing for a few steps), then exported."""
+def trained(pair_records, dic_artifact, tmp_path_factory, training_policy):
+    """DICGAN small, initialised from the DIC artifact, trained STEPS adversarial steps in the
+    precision `auto` picks here (eager: cheaper than tracing for a few steps), then exported."""
     artifact, dic_network = dic_artifact
     config = paper_config("dicgan", batch_size=2, init_weights=artifact)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(training_policy)
     try:
         keras.utils.set_random_seed(0)
         built = model_registry.build_model("dicgan", "small")
         task.initialise_network(built, config)
-        # Weights, not outputs: this generator computes in bf16, the saved DIC in float32.
+        # Weights, not outputs: this generator may compute in bf16, the saved DIC in float32.
         start_gap = max(np.abs(a.numpy() - b.numpy()).max()
                         for a, b in zip(built.network.weights, dic_network.weights))
         model = gan_training.GanTrainingModel(

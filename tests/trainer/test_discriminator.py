@@ -53,15 +53,11 @@ def test_each_image_is_judged_alone():
     np.testing.assert_allclose(together[:1], alone, rtol=1e-5, atol=1e-6)
 
 
-def test_logits_are_float32_under_mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        model = discriminator.build(discriminator.SMALL, 64)
-        out = model(_images())
-        assert out[LOGITS].dtype == "float32"
-        assert out[FEATURES][-1].dtype == "bfloat16"
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+def test_logits_are_float32_under_mixed_precision(mixed_bfloat16):
+    model = discriminator.build(discriminator.SMALL, 64)
+    out = model(_images())
+    assert out[LOGITS].dtype == "float32"
+    assert out[FEATURES][-1].dtype == "bfloat16"
 
 
 @pytest.mark.parametrize("bad", [dict(norm="batch"), dict(head="dense"), dict(width=0),

@@ -120,8 +120,9 @@ def test_keras_save_load_json_and_clone_round_trip(tmp_path):
                                        rtol=1e-5, atol=1e-7)
 
 
-def test_mixed_bfloat16_computes_in_bfloat16_and_returns_float32(float32_policy):
+def test_mixed_bfloat16_computes_in_bfloat16_and_returns_float32(mixed_bfloat16):
     config = dataclasses.replace(jasrnet.SMALL, init_stddev=0.05)
+    keras.mixed_precision.set_global_policy("float32")
     reference = jasrnet.build(config)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = jasrnet.build(config)

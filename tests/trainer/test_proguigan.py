@@ -140,12 +140,12 @@ def occluded_pairs(tmp_path_factory, synthetic_faces):
 
 
 @pytest.fixture(scope="module")
-def trained(occluded_pairs, tmp_path_factory):
-    """Pro-UIGAN small from scratch, STEPS steps of its paper settings (LSGAN) in bf16 (eager:
-    cheaper than tracing for a few steps), then exported. WGAN-GP is exercised in
+def trained(occluded_pairs, tmp_path_factory, training_policy):
+    """Pro-UIGAN small from scratch, STEPS steps of its paper settings (LSGAN) in the precision
+    `auto` picks here (eager: cheaper than tracing for a few steps), then exported. WGAN-GP is exercised in
     test_gan_training: its second derivatives run through the discriminator only."""
     config = paper_config("proguigan", batch_size=2)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(training_policy)
     try:
         keras.utils.set_random_seed(0)
         built = model_registry.build_model("proguigan", "small")
