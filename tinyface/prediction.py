@@ -70,6 +70,10 @@ def find_saved_model(model_dir):
     (e.g. a temporary export folder) are ignored, as TF Serving ignores them.
     """
     model_dir = str(model_dir)
+    if os.path.isfile(model_dir):
+        kind = " (a Keras .keras archive)" if model_dir.endswith(".keras") else ""
+        raise BadInput(model_dir, f"is a file{kind}, not a SavedModel folder: give the Trainer's export "
+                                  f"(a folder with saved_model.pb) or a TF Serving base folder")
     if not os.path.isdir(model_dir):
         raise BadInput(model_dir, "model directory not found")
     if _has_saved_model(model_dir):
@@ -103,17 +107,8 @@ def load_model(model_dir):
     (x8 first), and the size the model accepts is the LR size. A rejected size fails in the
     input check before any convolution, so the probe costs about one forward pass of one image.
     """
-    import tensorflow as tf
-
-    saved_model_dir, version = find_saved_model(model_dir)
-    try:
-        loaded = tf.saved_model.load(saved_model_dir)
-    except (OSError, ValueError, tf.errors.OpError) as error:
-        raise BadInput(saved_model_dir, f"cannot load SavedModel: {_first_line(error)}") from None
-    if signatures.SERVING_DEFAULT not in loaded.signatures:
-        raise BadInput(saved_model_dir, f"SavedModel has no {signatures.SERVING_DEFAULT!r} signature "
-                                        f"(has: {', '.join(sorted(loaded.signatures)) or 'none'})")
-    serve = loaded.signatures[signatures.SERVING_DEFAULT]
+    loaded, saved_model_dir, version = open_saved_model(model_dir)
+    serve = signature(loaded, signatures.SERVING_DEFAULT, saved_model_dir)
     sr_shape = serve.structured_outputs[signatures.SR_IMAGE_OUTPUT].shape
     if sr_shape.rank != 4 or sr_shape[1] is None or sr_shape[1] != sr_shape[2]:
         raise BadInput(saved_model_dir, f"{signatures.SR_IMAGE_OUTPUT} output has no static square size: {sr_shape}")
@@ -121,6 +116,27 @@ def load_model(model_dir):
     lr_size = _declared_lr_size(serve) or _probe_lr_size(serve, sr_size, saved_model_dir)
     return Model(serve=serve, lr_size=lr_size, sr_size=sr_size, saved_model_dir=saved_model_dir,
                  version=version, loaded=loaded)
+
+
+def open_saved_model(model_dir):
+    """(loaded SavedModel, its directory, TF Serving version or None) for a SavedModel or a
+    TF Serving base directory; BadInput naming the folder when it holds no loadable SavedModel."""
+    import tensorflow as tf
+
+    saved_model_dir, version = find_saved_model(model_dir)
+    try:
+        loaded = tf.saved_model.load(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise BadInput(saved_model_dir, f"cannot load SavedModel: {_first_line(error)}") from None
+    return loaded, saved_model_dir, version
+
+
+def signature(loaded, name, saved_model_dir):
+    """The named signature of a loaded SavedModel; BadInput listing the ones it has otherwise."""
+    if name not in loaded.signatures:
+        raise BadInput(saved_model_dir, f"SavedModel has no {name!r} signature "
+                                        f"(has: {', '.join(sorted(loaded.signatures)) or 'none'})")
+    return loaded.signatures[name]
 
 
 def _declared_lr_size(serve):
