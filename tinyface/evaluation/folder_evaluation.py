@@ -44,7 +44,13 @@ def example_predictor(loaded, saved_model_dir):
     serve = signature(loaded, signatures.TF_EXAMPLE_SIGNATURE, saved_model_dir)
 
     def predict(serialized):
-        outputs = serve(**{signatures.EXAMPLES_INPUT: tf.constant(list(serialized))})
+        try:
+            outputs = serve(**{signatures.EXAMPLES_INPUT: tf.constant(list(serialized))})
+        except tf.errors.InvalidArgumentError as error:
+            # E.g. pairs at a scale the model was not built for: its input check names the sizes.
+            lines = str(error).splitlines()
+            reason = next((line.strip() for line in lines if "assertion failed" in line), lines[0] if lines else "")
+            raise BadInput(saved_model_dir, f"the model rejected the pair examples: {reason}") from None
         sr = outputs[signatures.SR_IMAGE_OUTPUT].numpy()
         points = outputs[signatures.LANDMARKS_OUTPUT].numpy()
         return [{signatures.SR_IMAGE_OUTPUT: s, signatures.LANDMARKS_OUTPUT: p} for s, p in zip(sr, points)]
