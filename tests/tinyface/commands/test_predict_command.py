@@ -25,7 +25,7 @@ def _parse(argv):
 
 def test_predicts_a_real_photo(exported_model, tmp_path, capsys):
     out = tmp_path / "out"
-    args = _parse(["--model", exported_model, "--out", str(out), PHOTO])
+    args = _parse(["--model", exported_model, "--out", str(out), "--faces", "whole", PHOTO])
     assert args.func is predict_command.run and args.batch_size == 32
     assert args.func(args) == 0
     assert capsys.readouterr().out == f"{PHOTO}: resized 250x250 -> 16x16; wrote {out / '1_sr.png'}\n"
@@ -34,8 +34,8 @@ def test_predicts_a_real_photo(exported_model, tmp_path, capsys):
     report = json.loads((out / "predictions.json").read_text())
     assert report["model_dir"] == exported_model and report["model_version"] is None
     (record,) = report["images"]
-    assert record["input"] == PHOTO and record["input_size"] == [250, 250]
-    landmarks = np.array(record["landmarks"])
+    assert record["input"] == PHOTO and record["input_size"] == [250, 250] and record["faces_from"] == "whole"
+    landmarks = np.array(record["faces"][0]["landmarks"])
     assert landmarks.shape == (68, 2) and np.isfinite(landmarks).all()
 
 
@@ -68,8 +68,11 @@ def test_unreadable_image_is_a_one_line_error_naming_it(exported_model, tmp_path
 
 def test_flags(capsys):
     args = _parse(["--model", "m", "a.jpg", "b.png"])
-    assert (args.model, args.out, args.images) == ("m", "predictions", ["a.jpg", "b.png"])
-    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["a.jpg"]):
+    assert (args.model, args.out, args.images, args.faces, args.box) == ("m", "predictions", ["a.jpg", "b.png"],
+                                                                          "auto", None)
+    assert _parse(["a.jpg"]).model is None  # the pretrained model
+    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["--faces", "crop", "a.jpg"],
+                ["--model", "m", "--server", "grpc://h:1", "a.jpg"]):
         with pytest.raises(SystemExit):
             _parse(bad)
     capsys.readouterr()
