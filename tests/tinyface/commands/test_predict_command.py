@@ -76,3 +76,34 @@ def test_flags(capsys):
         with pytest.raises(SystemExit):
             _parse(bad)
     capsys.readouterr()
+
+
+def _keras_file(folder):
+    import zipfile
+
+    path = folder / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:  # a .keras file is a zip of config and weights
+        archive.writestr("config.json", "{}")
+    return path
+
+
+def _text_files(folder):
+    for name in ("notes.txt", "README.md"):
+        (folder / name).write_text("not a model")
+    return folder
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda folder: folder, "no SavedModel: expected saved_model.pb here"),
+    (_text_files, "no SavedModel: expected saved_model.pb here"),
+    (_keras_file, "is a file (a Keras .keras archive), not a SavedModel folder"),
+], ids=["empty folder", "folder of text files", "keras file"])
+def test_a_model_that_is_something_else_is_a_one_line_error(make, problem, tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model = make(folder)
+    assert cli.main(["predict", "--model", str(model), "--out", str(tmp_path / "out"), PHOTO]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"tinyface predict: error: {model}: {problem}")
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
