@@ -17,14 +17,8 @@ value is NaN or infinite). Nothing is blessed or pushed: use `tinyface run` for 
 import argparse
 import sys
 
+from tinyface.commands.arguments import positive_int
 from tinyface.data.readers import READERS
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers):
@@ -41,7 +35,7 @@ def register(subparsers):
                         help="a `tinyface run --config` file: its pairs (degradation), data.crop_margin "
                              "and evaluation.slice_features settings are used")
     parser.add_argument("--json", metavar="FILE", help="also write the scores as JSON here")
-    parser.add_argument("--batch-size", type=_positive_int, default=32, help="examples per model call (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per model call (default: 32)")
     parser.set_defaults(func=run)
 
 

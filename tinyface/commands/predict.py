@@ -25,12 +25,7 @@ photo <name>_landmarks.png (every face's landmarks drawn on the photo); predicti
 import argparse
 import os
 
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from tinyface.commands.arguments import positive_int
 
 
 def register(subparsers):
@@ -46,13 +41,13 @@ def register(subparsers):
                         help="TF Serving: http(s)://HOST:8501 (REST) or grpc://HOST:8500 (gRPC)")
     parser.add_argument("--model-name", default=None, metavar="NAME",
                         help="with --server: the served model's name (default: tinyface)")
-    parser.add_argument("--model-version", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--model-version", type=positive_int, default=None, metavar="N",
                         help="with --server: this version instead of the newest the server has")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="with --server: seconds to wait for each answer (default: 60)")
     parser.add_argument("--out", default="predictions", metavar="DIR",
                         help="output folder, created if missing (default: ./predictions)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per model call (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per model call (default: 32)")
     parser.add_argument("--box", action="append", type=_face_box, metavar="X,Y,W,H",
                         help="a face's box in the image (first pixel, width, height); repeat for more "
                              "faces; goes with one IMAGE")
