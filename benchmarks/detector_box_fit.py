@@ -1,12 +1,12 @@
 """Measures how OpenCV's Haar face square relates to the 68-landmark bounding box the pipeline
 crops around (tinyface.data.face_detector.HAAR_TO_LANDMARK_BOX), on real annotated faces.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/detector_box_fit.py /work/shared/data/lfpw_trainset [--limit 400]
+    PYTHONPATH=. .venv/bin/python benchmarks/detector_box_fit.py /work/shared/data/lfpw_trainset [--start 0] [--limit 400]
 
 For every .pts face, the cascade square that overlaps its landmark box best (IoU >= 0.3) is
 matched; prints the medians (and quartiles) of the landmark box's centre offset and size in
-units of the square's side, the share of faces matched, and with the fitted constants the IoU
-between the mapped square and the landmark box. Training-set faces only (never 300-W tests).
+units of the square's side, the share of faces matched, and the IoU with the landmark box of
+the square mapped by the current constants and of the raw square. Training-set faces only (never 300-W tests).
 """
 
 import argparse
@@ -31,10 +31,11 @@ def _iou(a, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder")
+    parser.add_argument("--start", type=int, default=0, help="skip this many faces (e.g. to check held-out ones)")
     parser.add_argument("--limit", type=int, default=400)
     args = parser.parse_args()
-    rows, faces, mapped_iou = [], 0, []
-    for pts in sorted(glob.glob(os.path.join(args.folder, "*.pts")))[:args.limit]:
+    rows, faces, mapped_iou, raw_iou = [], 0, [], []
+    for pts in sorted(glob.glob(os.path.join(args.folder, "*.pts")))[args.start:args.start + args.limit]:
         stem = os.path.splitext(pts)[0]
         image_path = next((stem + ext for ext in (".jpg", ".png") if os.path.exists(stem + ext)), None)
         if image_path is None:
@@ -51,13 +52,15 @@ def main():
         cx, cy = x - 0.5 + s / 2, y - 0.5 + s / 2
         rows.append(((x0 + x1) / 2 - cx, (y0 + y1) / 2 - cy, x1 - x0, y1 - y0) / np.float64(s))
         mapped_iou.append(_iou(truth, face_detector.landmark_box(best[1])))
+        raw_iou.append(best[0])
     rows = np.array(rows)
     print(f"faces: {faces}, matched by the cascade: {len(rows)} ({len(rows) / max(faces, 1):.0%})")
     for name, column in zip(("dx", "dy", "width", "height"), rows.T):
         q1, median, q3 = np.percentile(column, [25, 50, 75])
         print(f"{name:>6s}: median {median:.3f} (quartiles {q1:.3f} .. {q3:.3f})")
     print(f"IoU of the mapped square with the landmark box (current constants): "
-          f"median {np.median(mapped_iou):.3f}, 10th percentile {np.percentile(mapped_iou, 10):.3f}")
+          f"median {np.median(mapped_iou):.3f}, 10th percentile {np.percentile(mapped_iou, 10):.3f}; "
+          f"of the raw square: median {np.median(raw_iou):.3f}, 10th percentile {np.percentile(raw_iou, 10):.3f}")
 
 
 if __name__ == "__main__":

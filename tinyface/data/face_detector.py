@@ -26,6 +26,8 @@ MIN_FACE_PX = 24
 # the cascade found: on the first 400, 391 matched (98%); dx 0.004 (quartiles -0.05..0.06), so 0
 # (the cascade is left-right symmetric); dy 0.159 (0.137..0.184: the square sits high, from the
 # brows, and the jaw reaches below it); width 0.841 (0.795..0.896), height 0.835 (0.792..0.887).
+# On the other 405 faces (held out): 394 matched, dy 0.160, width 0.856, height 0.849, and the IoU
+# with the landmark box is median 0.787 (10th percentile 0.615) mapped, 0.575 (0.487) raw.
 HAAR_TO_LANDMARK_BOX = {"dx": 0.0, "dy": 0.159, "width": 0.841, "height": 0.835}
 
 _cascade = None

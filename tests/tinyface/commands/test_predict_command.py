@@ -107,3 +107,12 @@ def test_a_model_that_is_something_else_is_a_one_line_error(make, problem, tmp_p
     assert error.startswith(f"tinyface predict: error: {model}: {problem}")
     assert error.count("\n") == 1 and "Traceback" not in error
     assert not (tmp_path / "out").exists()
+
+
+def test_without_model_and_without_a_pretrained_one_says_so(tmp_path, monkeypatch, capsys):
+    from tinyface import pretrained
+
+    monkeypatch.setattr(pretrained, "MODEL_DIR", str(tmp_path / "none"))
+    assert cli.main(["predict", "--out", str(tmp_path / "out"), PHOTO]) == 2
+    assert capsys.readouterr().err == (f"tinyface predict: error: {tmp_path / 'none'}: no pretrained model "
+                                       f"in this install; pass --model DIR\n")
