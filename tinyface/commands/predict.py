@@ -25,6 +25,7 @@ photo <name>_landmarks.png (every face's landmarks drawn on the photo); predicti
 import argparse
 import os
 
+from tinyface import photo_faces
 from tinyface.commands.arguments import positive_int
 
 
@@ -51,7 +52,7 @@ def register(subparsers):
     parser.add_argument("--box", action="append", type=_face_box, metavar="X,Y,W,H",
                         help="a face's box in the image (first pixel, width, height); repeat for more "
                              "faces; goes with one IMAGE")
-    parser.add_argument("--faces", choices=("auto", "detect", "whole"), default="auto",
+    parser.add_argument("--faces", choices=photo_faces.MODES, default=photo_faces.AUTO,
                         help="auto: detect faces in images larger than the model's SR image, take smaller "
                              "ones whole; detect: always detect; whole: every image is one face crop")
     parser.add_argument("images", nargs="+", metavar="IMAGE",
@@ -60,10 +61,8 @@ def register(subparsers):
 
 
 def _face_box(text):
-    from tinyface.photo_faces import parse_box
-
     try:
-        return parse_box(text)
+        return photo_faces.parse_box(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -71,9 +70,9 @@ def _face_box(text):
 def run(args):
     # TensorFlow comes in with tinyface.prediction's model loading, only when predicting.
     from pipeline import configs
-    from tinyface import photo_faces, prediction, pretrained
+    from tinyface import prediction, pretrained
 
-    if args.box and (len(args.images) != 1 or args.faces == "whole"):
+    if args.box and (len(args.images) != 1 or args.faces == photo_faces.WHOLE):
         raise ValueError("--box goes with exactly one IMAGE, and not with --faces whole")
     if args.server:
         model = _remote_model(args)
@@ -84,11 +83,11 @@ def run(args):
     records = prediction.predict_files(model, args.images, args.out, batch_size=args.batch_size,
                                        faces=args.faces, boxes=args.box, margin=configs.CROP_MARGIN)
     for record in records:
-        print(f"{record['input']}: {_outcome(record, args.out, photo_faces)}")
+        print(f"{record['input']}: {_outcome(record, args.out)}")
     return 0
 
 
-def _outcome(record, out, photo_faces):
+def _outcome(record, out):
     """One line per image: what was found and the file to look at."""
     if record["faces_from"] == photo_faces.WHOLE:
         done = f"{record['note']}; " if record["note"] else ""
