@@ -23,6 +23,10 @@ INSTALL_REQUIRES = [
     "tensorflow-serving-api==2.16.1",
     "pillow==12.3.0",
     "scipy==1.12.0",
+    # `tinyface predict` finds faces in photos with the Haar cascade this wheel ships
+    # (cv2.data.haarcascades): nothing downloaded at run time. 4.11 is the newest that still
+    # accepts numpy 1.x (4.12+ require numpy 2).
+    "opencv-python-headless==4.11.0.86",
 ]
 
 EXTRAS_REQUIRE = {

@@ -72,3 +72,38 @@ def mixed_bfloat16():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+def floor_model(tmp_path_factory, synthetic_faces):
+    """The Evaluator's two floors as an exported model, once per session: SR by bicubic
+    upsampling, and the mean shape of 300W-style face crops (synthetic faces cropped by the
+    pipeline) as the landmarks of every face, through the Trainer's real export.
+
+    Unlike the untrained network, its landmarks lie where a face is in a correct crop, so a
+    test can check that photo crops and the way back to photo pixels put them on the face.
+    """
+    folder = tmp_path_factory.getbasetemp() / "floor-model"
+    if not (folder / "saved_model.pb").exists():
+        import keras
+        import numpy as np
+        import tensorflow as tf
+
+        from tinyface import features
+        from tinyface.data import face_example, heatmaps
+        from tinyface.data.readers import get_reader
+        from trainer import export, model_outputs
+
+        shapes = [face_example.face_features(annotation)[features.LANDMARKS_68].reshape(68, 2)
+                  for annotation in get_reader("300w").parse_root(synthetic_faces(count=40, seed=0))]
+        mean_maps = heatmaps.render_heatmaps(np.mean(shapes, axis=0), 128, heatmaps.DIC_HEATMAPS)
+
+        class MeanShapeHeatmaps(keras.layers.Layer):
+            def call(self, lr):  # the same maps for every input: (B, 1 step, h, w, 68)
+                return tf.broadcast_to(tf.constant(mean_maps)[None, None], [tf.shape(lr)[0], 1, *mean_maps.shape])
+
+        lr = keras.Input((16, 16, 3))
+        sr = keras.layers.UpSampling2D(8, interpolation="bicubic")(lr)
+        network = keras.Model(lr, {model_outputs.SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                                   model_outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
+        export.export_serving_model(network, str(folder), 128, 8)
+    return str(folder)

@@ -12,8 +12,8 @@ from tinyface.data.errors import BadInput
 def _commands():
     # Command modules import only argparse-level things at the top; TensorFlow, Beam and TFX
     # are imported inside each command's run(), so `tinyface synth` or `--help` start fast.
-    from tinyface.commands import compile_kubeflow, pipeline_run, predict, schedule, synth, validate
-    return (synth, validate, pipeline_run, predict, compile_kubeflow, schedule)
+    from tinyface.commands import compile_kubeflow, evaluate, pipeline_run, predict, schedule, synth, validate
+    return (synth, validate, pipeline_run, predict, evaluate, compile_kubeflow, schedule)
 
 
 def build_parser():

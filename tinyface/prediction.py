@@ -5,6 +5,8 @@ signature exactly as TF Serving would: uint8 LR images in, the uint8 SR image an
 landmarks (SR pixels, 0-based, pixel centres at integers) out. The same preparation, drawing
 and files serve a model behind TF Serving (tinyface/serving_client.py): predict() and
 predict_files() take any model with lr_size, sr_size, predict_batch() and describe().
+Which faces of an image are answered, and how they are cut out of whole photos, is
+tinyface.photo_faces'.
 
 TensorFlow is imported inside the functions that need it, so preparing inputs and drawing
 landmarks stay usable (and testable) without loading TensorFlow.
@@ -19,7 +21,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tinyface import signatures
+from tinyface import photo_faces, signatures
 from tinyface.data.degradation import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
@@ -70,6 +72,10 @@ def find_saved_model(model_dir):
     (e.g. a temporary export folder) are ignored, as TF Serving ignores them.
     """
     model_dir = str(model_dir)
+    if os.path.isfile(model_dir):
+        kind = " (a Keras .keras archive)" if model_dir.endswith(".keras") else ""
+        raise BadInput(model_dir, f"is a file{kind}, not a SavedModel folder: give the Trainer's export "
+                                  f"(a folder with saved_model.pb) or a TF Serving base folder")
     if not os.path.isdir(model_dir):
         raise BadInput(model_dir, "model directory not found")
     if _has_saved_model(model_dir):
@@ -103,17 +109,8 @@ def load_model(model_dir):
     (x8 first), and the size the model accepts is the LR size. A rejected size fails in the
     input check before any convolution, so the probe costs about one forward pass of one image.
     """
-    import tensorflow as tf
-
-    saved_model_dir, version = find_saved_model(model_dir)
-    try:
-        loaded = tf.saved_model.load(saved_model_dir)
-    except (OSError, ValueError, tf.errors.OpError) as error:
-        raise BadInput(saved_model_dir, f"cannot load SavedModel: {_first_line(error)}") from None
-    if signatures.SERVING_DEFAULT not in loaded.signatures:
-        raise BadInput(saved_model_dir, f"SavedModel has no {signatures.SERVING_DEFAULT!r} signature "
-                                        f"(has: {', '.join(sorted(loaded.signatures)) or 'none'})")
-    serve = loaded.signatures[signatures.SERVING_DEFAULT]
+    loaded, saved_model_dir, version = open_saved_model(model_dir)
+    serve = signature(loaded, signatures.SERVING_DEFAULT, saved_model_dir)
     sr_shape = serve.structured_outputs[signatures.SR_IMAGE_OUTPUT].shape
     if sr_shape.rank != 4 or sr_shape[1] is None or sr_shape[1] != sr_shape[2]:
         raise BadInput(saved_model_dir, f"{signatures.SR_IMAGE_OUTPUT} output has no static square size: {sr_shape}")
@@ -121,6 +118,27 @@ def load_model(model_dir):
     lr_size = _declared_lr_size(serve) or _probe_lr_size(serve, sr_size, saved_model_dir)
     return Model(serve=serve, lr_size=lr_size, sr_size=sr_size, saved_model_dir=saved_model_dir,
                  version=version, loaded=loaded)
+
+
+def open_saved_model(model_dir):
+    """(loaded SavedModel, its directory, TF Serving version or None) for a SavedModel or a
+    TF Serving base directory; BadInput naming the folder when it holds no loadable SavedModel."""
+    import tensorflow as tf
+
+    saved_model_dir, version = find_saved_model(model_dir)
+    try:
+        loaded = tf.saved_model.load(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise BadInput(saved_model_dir, f"cannot load SavedModel: {_first_line(error)}") from None
+    return loaded, saved_model_dir, version
+
+
+def signature(loaded, name, saved_model_dir):
+    """The named signature of a loaded SavedModel; BadInput listing the ones it has otherwise."""
+    if name not in loaded.signatures:
+        raise BadInput(saved_model_dir, f"SavedModel has no {name!r} signature "
+                                        f"(has: {', '.join(sorted(loaded.signatures)) or 'none'})")
+    return loaded.signatures[name]
 
 
 def _declared_lr_size(serve):
@@ -203,19 +221,19 @@ def predict(model, lr_images, batch_size=32):
     return Prediction(np.concatenate(sr_images), np.concatenate(landmarks))
 
 
-def draw_landmarks(image, landmarks, fill=LANDMARK_FILL):
+def draw_landmarks(image, landmarks, fill=LANDMARK_FILL, radius=None):
     """A copy of RGB uint8 `image` with a dark-ringed dot of colour `fill` (default green) on
     each (x, y) landmark.
 
     Coordinates are pixels with centres at integers (the model's convention, and PIL's for
     shapes). The dot grows with the image so it stays visible on large images without hiding
-    a 128-pixel face. Points that are not finite are skipped; points outside are clipped by PIL.
+    a 128-pixel face, unless `radius` (pixels) is given. Points that are not finite are skipped; points outside are clipped by PIL.
     `fill` lets one image carry two sets of points (the report draws the truth beside the
     prediction) in the same dot style.
     """
     canvas = Image.fromarray(np.asarray(image, dtype=np.uint8))
     draw = ImageDraw.Draw(canvas)
-    radius = max(2, round(max(canvas.size) / 64))
+    radius = max(2, round(max(canvas.size) / 64)) if radius is None else radius
     for x, y in np.asarray(landmarks, dtype=np.float64):
         if np.isfinite(x) and np.isfinite(y):
             draw.ellipse([x - radius, y - radius, x + radius, y + radius],
@@ -240,52 +258,83 @@ def output_stems(image_paths):
     return stems
 
 
-def predict_files(model, image_paths, out_dir, batch_size=32):
-    """Predicts every image file; writes the PNGs and predictions.json into `out_dir`.
+def predict_files(model, image_paths, out_dir, batch_size=32, faces=photo_faces.AUTO, boxes=None, margin=0.25):
+    """Predicts every face of every image file; writes the PNGs and predictions.json into `out_dir`.
 
-    Per input `<stem>`: `<stem>_sr.png` (SR image with the landmarks drawn) and
-    `<stem>_sr_clean.png` (without). predictions.json (replaced on every run) lists per image
-    the input path and size, the preparation note, the PNG names and the 68 landmarks in SR
-    pixels, plus where the model is (model.describe()). Every image is read before anything is
-    written, so an unreadable one (BadInput naming it) leaves no partial output behind.
+    `faces` and `boxes` say where the faces are (tinyface.photo_faces: AUTO finds them in
+    photos and takes small images as one face crop; WHOLE takes every image as a crop; boxes
+    apply to every image); `margin` is the pipeline's crop margin. Per input `<stem>`:
+    - a face crop (WHOLE): `<stem>_sr.png` (SR image with the landmarks drawn), `<stem>_sr_clean.png`;
+    - a photo: per face i `<stem>_face<i>_sr.png` and `<stem>_face<i>_sr_clean.png`, and
+      `<stem>_landmarks.png`, the photo with every face's landmarks drawn.
+    predictions.json (replaced on every run) lists per image its path, upright size, where its
+    faces came from, the resize note, and per face its box and crop window, PNG names and the 68
+    landmarks both in SR pixels (`landmarks`) and in the image's pixels (`landmarks_image`),
+    plus where the model is (model.describe()). Every image is read and its faces found before
+    anything is written, so a bad one (BadInput naming it) leaves no partial output behind.
     Returns the per-image JSON records, in input order.
     """
     image_paths = [str(path) for path in image_paths]
-    inputs = []
-    for path in image_paths:
-        image = load_rgb(path)
-        lr, note = prepare_lr(image, model.lr_size)
-        # Only the small LR image is kept, so many large photos do not fill the memory.
-        inputs.append((path, (image.shape[1], image.shape[0]), lr, note))
-    prediction = predict(model, np.stack([lr for _, _, lr, _ in inputs]) if inputs else
+    # Only the small LR crops are kept, so many large photos do not fill the memory.
+    found = [photo_faces.image_faces(path, model.lr_size, model.sr_size, faces, boxes, margin) for path in image_paths]
+    lr_images = [face.lr for image in found for face in image.faces]
+    prediction = predict(model, np.stack(lr_images) if lr_images else
                          np.zeros((0, model.lr_size, model.lr_size, 3), np.uint8), batch_size)
 
     os.makedirs(out_dir, exist_ok=True)
-    records = []
-    for (path, (width, height), _, note), stem, sr, points in zip(
-            inputs, output_stems(image_paths), prediction.sr_images, prediction.landmarks):
-        drawn_name, clean_name = f"{stem}_sr.png", f"{stem}_sr_clean.png"
-        Image.fromarray(draw_landmarks(sr, points)).save(os.path.join(out_dir, drawn_name))
-        Image.fromarray(sr).save(os.path.join(out_dir, clean_name))
-        records.append({
-            "input": path,
-            "input_size": [width, height],
-            "note": note,
-            "sr_image": drawn_name,
-            "sr_image_clean": clean_name,
-            # float32 -> Python float is exact, so the JSON round-trips to the model's values.
-            "landmarks": points.astype(np.float64).tolist(),
-        })
+    records, answers = [], iter(zip(prediction.sr_images, prediction.landmarks))
+    for image, stem in zip(found, output_stems(image_paths)):
+        records.append(_write_image(image, stem, [next(answers) for _ in image.faces], model.sr_size, out_dir))
     report = {
         **model.describe(),
         "lr_size": model.lr_size,
         "sr_size": model.sr_size,
-        "landmark_coordinates": "SR image pixels, 0-based, pixel centres at integers",
+        "landmark_coordinates": "landmarks: SR image pixels; landmarks_image and face_box: the input image's "
+                                "pixels as displayed (EXIF orientation applied); 0-based, pixel centres at integers",
         "images": records,
     }
     with open(os.path.join(out_dir, PREDICTIONS_JSON), "w") as f:
         f.write(_format_report(report))
     return records
+
+
+def _write_image(image, stem, answers, sr_size, out_dir):
+    """Writes one image's PNGs; returns its predictions.json record."""
+    whole = image.faces_from == photo_faces.WHOLE
+    faces, drawn_points = [], []
+    for index, (face, (sr, points)) in enumerate(zip(image.faces, answers)):
+        prefix = stem if whole else f"{stem}_face{index}"
+        drawn_name, clean_name = f"{prefix}_sr.png", f"{prefix}_sr_clean.png"
+        Image.fromarray(draw_landmarks(sr, points)).save(os.path.join(out_dir, drawn_name))
+        Image.fromarray(sr).save(os.path.join(out_dir, clean_name))
+        in_image = photo_faces.to_image_pixels(face, image.size, points, sr_size)
+        drawn_points.append((in_image, face))
+        faces.append({
+            "face_index": index,
+            "face_box": list(face.box),
+            "crop_window": list(face.window) if face.window is not None else None,
+            "sr_image": drawn_name,
+            "sr_image_clean": clean_name,
+            # float32 -> Python float is exact, so the JSON round-trips to the model's values.
+            "landmarks": points.astype(np.float64).tolist(),
+            "landmarks_image": in_image.tolist(),
+        })
+    drawn_photo = None
+    if not whole and faces:
+        drawn_photo = f"{stem}_landmarks.png"
+        canvas = load_rgb(image.path, upright=True)
+        for in_image, face in drawn_points:
+            # Dots as large on the face as on its 128 px SR image.
+            canvas = draw_landmarks(canvas, in_image, radius=max(1, round(2 * face.window[2] / sr_size)))
+        Image.fromarray(canvas).save(os.path.join(out_dir, drawn_photo))
+    return {
+        "input": image.path,
+        "input_size": list(image.size),
+        "faces_from": image.faces_from,
+        "note": image.note,
+        "image_with_landmarks": drawn_photo,
+        "faces": faces,
+    }
 
 
 def _format_report(report):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyface import prediction, signatures
+from tinyface import photo_faces, prediction, signatures
 from tinyface.data.degradation import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
@@ -115,20 +115,23 @@ def test_output_stems_are_unique():
 
 
 def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(model, tmp_path):
-    records = prediction.predict_files(model, [PHOTO], tmp_path / "out")
+    records = prediction.predict_files(model, [PHOTO], tmp_path / "out", faces=photo_faces.WHOLE)
     report = json.loads((tmp_path / "out" / prediction.PREDICTIONS_JSON).read_text())
     assert report["images"] == records and report["model_dir"] == model.saved_model_dir
     assert (report["model_version"], report["lr_size"], report["sr_size"]) == (None, 16, 128)
     (record,) = records
     assert record["input"] == PHOTO and record["input_size"] == [250, 250]
-    assert record["note"] == "resized 250x250 -> 16x16"
-    assert (record["sr_image"], record["sr_image_clean"]) == ("1_sr.png", "1_sr_clean.png")
+    assert record["note"] == "resized 250x250 -> 16x16" and record["image_with_landmarks"] is None
+    (face,) = record["faces"]
+    assert (face["sr_image"], face["sr_image_clean"]) == ("1_sr.png", "1_sr_clean.png")
 
     lr, _ = prediction.prepare_lr(load_rgb(PHOTO), 16)
     served = model.serve(**{signatures.LR_IMAGES_INPUT: lr[None]})
     landmarks = served[signatures.LANDMARKS_OUTPUT].numpy()[0]
-    assert np.array(record["landmarks"]).shape == (68, 2)
-    np.testing.assert_array_equal(np.array(record["landmarks"], np.float32), landmarks)  # exact round trip
+    assert np.array(face["landmarks"]).shape == (68, 2)
+    np.testing.assert_array_equal(np.array(face["landmarks"], np.float32), landmarks)  # exact round trip
+    # The whole 250 px image was resized to 128 px: SR pixel centres scale back by 250/128.
+    np.testing.assert_allclose(face["landmarks_image"], (landmarks.astype(np.float64) + 0.5) * 250 / 128 - 0.5)
     clean = np.asarray(Image.open(tmp_path / "out" / "1_sr_clean.png"))
     np.testing.assert_array_equal(clean, served[signatures.SR_IMAGE_OUTPUT].numpy()[0])
     drawn = np.asarray(Image.open(tmp_path / "out" / "1_sr.png"))
@@ -141,9 +144,9 @@ def test_rgba_and_grayscale_inputs_work(model, tmp_path):
     Image.fromarray(rgb).convert("L").save(tmp_path / "gray.png")
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     paths = [str(tmp_path / name) for name in ("rgba.png", "gray.png", "rgb.png")]
-    rgba, gray, plain = prediction.predict_files(model, paths, tmp_path / "out")
-    assert rgba["landmarks"] == plain["landmarks"]  # an opaque alpha channel changes nothing
-    assert len(gray["landmarks"]) == 68 and gray["note"] == "resized 250x250 -> 16x16"
+    rgba, gray, plain = prediction.predict_files(model, paths, tmp_path / "out", faces=photo_faces.WHOLE)
+    assert rgba["faces"][0]["landmarks"] == plain["faces"][0]["landmarks"]  # an opaque alpha channel changes nothing
+    assert len(gray["faces"][0]["landmarks"]) == 68 and gray["note"] == "resized 250x250 -> 16x16"
     assert (tmp_path / "out" / "gray_sr.png").exists()
 
 

@@ -66,15 +66,28 @@ def map_to_crop(points, left, top, side, hr_size):
     return (points - origin + 0.5) * (hr_size / side) - 0.5
 
 
-def crop_face(image, annotation, hr_size=128, margin=0.25):
-    """The square HR crop of `annotation`'s face in `image` (uint8 H x W x 3), with landmarks."""
-    box = face_box(annotation)
+def map_from_crop(points, left, top, side, hr_size):
+    """Crop-pixel points -> source-pixel points: the inverse of map_to_crop."""
+    points = np.asarray(points, dtype=np.float64)
+    return (points + 0.5) * (side / hr_size) - 0.5 + np.array([left, top], dtype=np.float64)
+
+
+def crop_box(image, box, hr_size=128, margin=0.25):
+    """(uint8 (hr_size, hr_size, 3) crop, (left, top, side) window) of the face box `box`
+    (x_min, y_min, x_max, y_max) in `image` (uint8 H x W x 3)."""
     left, top, side = crop_window(box, margin)
     window = _cut_with_zero_padding(image, left, top, side)
     if side != hr_size:
         window = np.asarray(Image.fromarray(window).resize((hr_size, hr_size), Image.BICUBIC))
+    return np.ascontiguousarray(window, dtype=np.uint8), (left, top, side)
+
+
+def crop_face(image, annotation, hr_size=128, margin=0.25):
+    """The square HR crop of `annotation`'s face in `image` (uint8 H x W x 3), with landmarks."""
+    box = face_box(annotation)
+    window, (left, top, side) = crop_box(image, box, hr_size, margin)
     return CroppedFace(
-        image=np.ascontiguousarray(window, dtype=np.uint8),
+        image=window,
         landmarks=map_to_crop(annotation.landmarks, left, top, side, hr_size),
         face_size=float(max(box[2] - box[0], box[3] - box[1])),
     )

@@ -1,7 +1,7 @@
 """Loading a source image as 8-bit RGB pixels, the one way every reader's image is read."""
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tinyface.data.errors import BadInput
 
@@ -11,11 +11,14 @@ _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def load_rgb(path):
+def load_rgb(path, upright=False):
     """Returns the image at `path` as a uint8 (H, W, 3) array of its stored pixels.
 
-    EXIF orientation is deliberately NOT applied: landmark annotations refer to the pixels as
+    EXIF orientation is NOT applied by default: landmark annotations refer to the pixels as
     stored in the file, and rotating the image would move the face away from its landmarks.
+    upright=True applies it (the photo as viewers show it: `tinyface predict` on photos, whose
+    face boxes and outputs are in the pixels the user sees; exif_orientation() says how the
+    stored pixels were turned).
     Raises BadInput(path, problem) for a missing, undecodable or truncated file.
     """
     try:
@@ -23,7 +26,7 @@ def load_rgb(path):
             # PIL decodes lazily; load() forces the full decode so a truncated file fails here
             # rather than later, half-read, inside a Beam worker.
             image.load()
-            return _to_rgb_array(image)
+            return _to_rgb_array(ImageOps.exif_transpose(image) if upright else image)
     except FileNotFoundError:
         raise BadInput(path, "image file not found") from None
     except PermissionError:
@@ -60,3 +63,36 @@ def _composite_over_black(rgba):
     rgb = rgba[:, :, :3].astype(np.float64)
     alpha = rgba[:, :, 3:4].astype(np.float64) / 255.0
     return np.rint(rgb * alpha).astype(np.uint8)
+
+
+def exif_orientation(path):
+    """The EXIF orientation tag (1..8) of an image file; 1 (as stored) when it has none."""
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError):
+        return 1
+    return value if value in _UPRIGHT_TRANSFORMS else 1
+
+
+_ORIENTATION_TAG = 0x0112
+# How each EXIF orientation's stored pixel (x, y) lands in the upright image, for a stored image
+# of width w and height h (pixel centres at integers): the transposes PIL's exif_transpose applies.
+_UPRIGHT_TRANSFORMS = {
+    1: lambda x, y, w, h: (x, y),
+    2: lambda x, y, w, h: (w - 1 - x, y),                 # mirrored left-right
+    3: lambda x, y, w, h: (w - 1 - x, h - 1 - y),         # turned 180 degrees
+    4: lambda x, y, w, h: (x, h - 1 - y),                 # mirrored top-bottom
+    5: lambda x, y, w, h: (y, x),                         # transposed
+    6: lambda x, y, w, h: (h - 1 - y, x),                 # stored turned 90 degrees anticlockwise
+    7: lambda x, y, w, h: (h - 1 - y, w - 1 - x),         # transversed
+    8: lambda x, y, w, h: (y, w - 1 - x),                 # stored turned 90 degrees clockwise
+}
+
+
+def stored_to_upright(points, orientation, stored_size):
+    """(K, 2) points in a file's stored pixels -> the same points in its upright pixels
+    (load_rgb(path, upright=True)); `stored_size` is the stored (width, height)."""
+    points = np.asarray(points, dtype=np.float64)
+    x, y = _UPRIGHT_TRANSFORMS[orientation](points[:, 0], points[:, 1], *stored_size)
+    return np.stack([np.broadcast_to(x, points[:, 0].shape), np.broadcast_to(y, points[:, 1].shape)], axis=1)

@@ -2,7 +2,8 @@
 floors (and the baseline model's, when there was one) and the blessing checks that failed.
 
 Rows (slice_rows, failed_checks, load_evaluation) are what the HTML report renders; slice_table
-formats the same rows as the text table `tinyface run` prints, so both show the same numbers.
+formats the same rows as the text table `tinyface run` prints, so both show the same numbers;
+`tinyface evaluate` prints its own scores (rows_by_slice) with the same format_slice_table.
 """
 
 import dataclasses
@@ -70,15 +71,31 @@ def slice_rows(eval_result):
         metrics = {name: float(entry["doubleValue"]) for name, entry in entries.items()
                    if isinstance(entry, dict) and "doubleValue" in entry}
         rows.append(SliceRow(slice_name(slice_key), tuple(slice_key), metrics))
+    return ordered_rows(rows)
+
+
+def rows_by_slice(metrics_by_slice):
+    """SliceRows of {slice key: {metric: value}} (face_scores.score_by_slice), ordered as
+    slice_rows orders TFMA's."""
+    return ordered_rows(SliceRow(slice_name(key), tuple(key), dict(values)) for key, values in metrics_by_slice.items())
+
+
+def ordered_rows(rows):
+    """Overall first, then the slices by name."""
     return sorted(rows, key=lambda row: (bool(row.key), row.name))
 
 
 def slice_table(eval_result):
-    """Text table: one row per slice, the candidate's metrics and the floors (PSNR/SSIM on Y,
-    `scale` px shaved; NME normalised by the outer eye corners)."""
+    """Text table of a TFMA EvalResult: one row per slice, the candidate's metrics and the
+    floors (PSNR/SSIM on Y, `scale` px shaved; NME normalised by the outer eye corners)."""
+    return format_slice_table(slice_rows(eval_result))
+
+
+def format_slice_table(rows):
+    """The text table of SliceRows (`tinyface run` and `tinyface evaluate` print it)."""
     header = f"{'slice':32s}" + "".join(f"{title:>11s}" for title, _ in COLUMNS)
     lines = [header]
-    for row in slice_rows(eval_result):
+    for row in rows:
         lines.append(f"{row.name[:32]:32s}" + "".join(f"{row.value(key):11.4f}" for _, key in COLUMNS))
     return "\n".join(lines)
 

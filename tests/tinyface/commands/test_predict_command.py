@@ -25,7 +25,7 @@ def _parse(argv):
 
 def test_predicts_a_real_photo(exported_model, tmp_path, capsys):
     out = tmp_path / "out"
-    args = _parse(["--model", exported_model, "--out", str(out), PHOTO])
+    args = _parse(["--model", exported_model, "--out", str(out), "--faces", "whole", PHOTO])
     assert args.func is predict_command.run and args.batch_size == 32
     assert args.func(args) == 0
     assert capsys.readouterr().out == f"{PHOTO}: resized 250x250 -> 16x16; wrote {out / '1_sr.png'}\n"
@@ -34,8 +34,8 @@ def test_predicts_a_real_photo(exported_model, tmp_path, capsys):
     report = json.loads((out / "predictions.json").read_text())
     assert report["model_dir"] == exported_model and report["model_version"] is None
     (record,) = report["images"]
-    assert record["input"] == PHOTO and record["input_size"] == [250, 250]
-    landmarks = np.array(record["landmarks"])
+    assert record["input"] == PHOTO and record["input_size"] == [250, 250] and record["faces_from"] == "whole"
+    landmarks = np.array(record["faces"][0]["landmarks"])
     assert landmarks.shape == (68, 2) and np.isfinite(landmarks).all()
 
 
@@ -68,8 +68,51 @@ def test_unreadable_image_is_a_one_line_error_naming_it(exported_model, tmp_path
 
 def test_flags(capsys):
     args = _parse(["--model", "m", "a.jpg", "b.png"])
-    assert (args.model, args.out, args.images) == ("m", "predictions", ["a.jpg", "b.png"])
-    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["a.jpg"]):
+    assert (args.model, args.out, args.images, args.faces, args.box) == ("m", "predictions", ["a.jpg", "b.png"],
+                                                                          "auto", None)
+    assert _parse(["a.jpg"]).model is None  # the pretrained model
+    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["--faces", "crop", "a.jpg"],
+                ["--model", "m", "--server", "grpc://h:1", "a.jpg"]):
         with pytest.raises(SystemExit):
             _parse(bad)
     capsys.readouterr()
+
+
+def _keras_file(folder):
+    import zipfile
+
+    path = folder / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:  # a .keras file is a zip of config and weights
+        archive.writestr("config.json", "{}")
+    return path
+
+
+def _text_files(folder):
+    for name in ("notes.txt", "README.md"):
+        (folder / name).write_text("not a model")
+    return folder
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda folder: folder, "no SavedModel: expected saved_model.pb here"),
+    (_text_files, "no SavedModel: expected saved_model.pb here"),
+    (_keras_file, "is a file (a Keras .keras archive), not a SavedModel folder"),
+], ids=["empty folder", "folder of text files", "keras file"])
+def test_a_model_that_is_something_else_is_a_one_line_error(make, problem, tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model = make(folder)
+    assert cli.main(["predict", "--model", str(model), "--out", str(tmp_path / "out"), PHOTO]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"tinyface predict: error: {model}: {problem}")
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_model_and_without_a_pretrained_one_says_so(tmp_path, monkeypatch, capsys):
+    from tinyface import pretrained
+
+    monkeypatch.setattr(pretrained, "MODEL_DIR", str(tmp_path / "none"))
+    assert cli.main(["predict", "--out", str(tmp_path / "out"), PHOTO]) == 2
+    assert capsys.readouterr().err == (f"tinyface predict: error: {tmp_path / 'none'}: no pretrained model "
+                                       f"in this install; pass --model DIR\n")

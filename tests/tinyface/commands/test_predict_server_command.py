@@ -195,13 +195,13 @@ def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest
     out = tmp_path / "out"
     capsys.readouterr()
     assert cli.main(["predict", "--server", url, "--out", str(out), PHOTO]) == 0
-    assert capsys.readouterr().out == f"{PHOTO}: resized 250x250 -> 16x16; wrote {out / '1_sr.png'}\n"
+    assert capsys.readouterr().out == f"{PHOTO}: 1 face (detector); wrote {out / '1_landmarks.png'}\n"
     report = json.loads((out / prediction.PREDICTIONS_JSON).read_text())
     local = json.loads((local_prediction / prediction.PREDICTIONS_JSON).read_text())
     assert (report["server"], report["model_name"], report["model_version"]) == (url, MODEL_NAME, VERSION)
     assert (report["lr_size"], report["sr_size"]) == (16, 128)       # read from the server's signature
     assert report["images"] == local["images"]                       # same landmarks, to the last bit
-    for name in ("1_sr.png", "1_sr_clean.png"):
+    for name in ("1_face0_sr.png", "1_face0_sr_clean.png", "1_landmarks.png"):
         np.testing.assert_array_equal(np.asarray(Image.open(out / name)), np.asarray(Image.open(local_prediction / name)))
 
 

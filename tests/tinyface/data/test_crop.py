@@ -7,7 +7,7 @@ import pytest
 
 from tinyface.data import landmarks
 from tinyface.data.annotation import FaceAnnotation
-from tinyface.data.crop import crop_face, crop_window, face_box
+from tinyface.data.crop import crop_face, crop_window, face_box, map_from_crop, map_to_crop
 from tinyface.data.image_io import load_rgb
 from tinyface.data.readers import get_reader
 
@@ -89,3 +89,10 @@ def test_real_pts_faces_land_inside_the_crop():
         assert abs(span.max() - 128 / 1.5) < 1.5
         box_centre = (cropped.landmarks.max(axis=0) + cropped.landmarks.min(axis=0)) / 2
         np.testing.assert_allclose(box_centre, [63.5, 63.5], atol=1.5)
+
+
+def test_map_from_crop_undoes_map_to_crop():
+    points = np.random.default_rng(3).uniform(-20, 300, (68, 2))
+    left, top, side = crop_window((40.2, 31.7, 180.9, 190.3), 0.25)
+    there = map_to_crop(points, left, top, side, 128)
+    np.testing.assert_allclose(map_from_crop(there, left, top, side, 128), points, atol=1e-9)

