@@ -68,12 +68,14 @@ def _check_utf8_names(annotation, path, line):
     # Names become bytes features (face_id, source_path, subset) and report lines, which are
     # UTF-8. A file name of other bytes (Latin-1 from an old archive) reaches Python as lone
     # surrogates; it is the user's to rename, and must not kill the worker that encodes it.
-    for what, name in (("image path", annotation.relative_path), ("subset", annotation.subset),
-                       ("dataset name", annotation.dataset)):
+    # The image is named by its full path, so the user finds the file to rename.
+    for what, name, shown in (("image path", annotation.relative_path, annotation.image_path),
+                              ("subset", annotation.subset, annotation.subset),
+                              ("dataset name", annotation.dataset, annotation.dataset)):
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
-            raise BadInput(path, f"{what} is not valid UTF-8: {display_path(name)} (rename it)", line) from None
+            raise BadInput(path, f"{what} is not valid UTF-8: {display_path(shown)} (rename it)", line) from None
 
 
 def _check_landmarks(annotation, image_shape, path, line):
