@@ -449,6 +449,9 @@ class BuiltCorpus:
     def folder(self, case):
         return self.root / case.data_format / case.name
 
+    def formats(self):
+        return sorted({case.data_format for case in self.cases()})
+
     def cases(self, data_format=None):
         return [case for case in CASES if case.name in self.expected
                 and (data_format is None or case.data_format == data_format)]
