@@ -100,6 +100,13 @@ def lfpw_face(folder, stem="good", pts_lines=None, image=True):
     return pts
 
 
+def image_of_a_second_face(folder, image_name):
+    """The good face, and a second .pts beside it whose image `image_name` the case writes."""
+    lfpw_face(folder)
+    lfpw_face(folder, os.path.splitext(image_name)[0], image=False)
+    return folder / image_name
+
+
 def pts_with(edit):
     """The LFPW .pts lines with `edit` (a function of the list of lines) applied."""
     return edit(list(LFPW_PTS_LINES))
@@ -161,81 +168,36 @@ def lfw5_list(folder, extra_lines=()):
 
 # ---- the cases -----------------------------------------------------------------------------------
 
-def _huge_png(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "huge", image=False)
-    huge_png_header(folder / "huge.png", 30000, 30000)
-    return f"{where(folder / 'huge.png')}: image too large: 900000000 pixels, above the limit of {MAX_IMAGE_PIXELS}"
+def second_face_with_image(image_name, write, problem):
+    """A case: beside the good face, a second .pts whose image `write(path)` makes bad."""
+    def build(folder):
+        image = image_of_a_second_face(folder, image_name)
+        write(image)
+        return f"{where(image)}: {problem}"
+    return build
 
 
-def _decompression_bomb(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "bomb", image=False)
-    side = 7500  # 56 megapixels, over our limit yet under PIL's own: only our check stops it
-    zero_bomb_png(folder / "bomb.png", side)
-    assert (folder / "bomb.png").stat().st_size < 100_000
-    return (f"{where(folder / 'bomb.png')}: image too large: {side}x{side} = {side * side} pixels, "
-            f"above the limit of {MAX_IMAGE_PIXELS}")
+def second_face_with_pts(stem, edit, line, problem):
+    """A case: beside the good face, a second face whose .pts is the good one's lines after
+    `edit` (None: written empty); `stem` may be bytes."""
+    def build(folder):
+        lfpw_face(folder)
+        pts = lfpw_face(folder, stem, pts_lines=None if edit is None else pts_with(edit))
+        if edit is None:
+            with open(pts, "wb"):
+                pass  # 0 bytes, not even a line end
+        return f"{where(pts, line)}: {problem}"
+    return build
 
 
-def _huge_jpeg(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "camera", image=False)
-    jpeg_with_size(folder / "camera.jpg", 9000, 6000)
-    return f"{where(folder / 'camera.jpg')}: image too large: 9000x6000 = 54000000 pixels, above the limit of {MAX_IMAGE_PIXELS}"
-
-
-def _text_as_image(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "notes", image=False)
-    (folder / "notes.png").write_text("Not a picture: the scan is still on the other disk.\n")
-    return f"{where(folder / 'notes.png')}: cannot decode image: not a PNG, JPEG, PPM/PGM or BMP image"
-
-
-def _zero_byte_image(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "empty", image=False)
-    (folder / "empty.png").write_bytes(b"")
-    return f"{where(folder / 'empty.png')}: empty image file (0 bytes)"
-
-
-def _truncated_image(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "cut", image=False)
+def _write_half_png(path):
     data = (LFPW / "image_0001.png").read_bytes()
-    (folder / "cut.png").write_bytes(data[: len(data) // 2])
-    return f"{where(folder / 'cut.png')}: truncated image"
+    Path(path).write_bytes(data[: len(data) // 2])
 
 
-def _zero_byte_pts(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "empty", pts_lines=[])
-    (folder / "empty.pts").write_bytes(b"")
-    return f"{where(folder / 'empty.pts')}: empty annotation file (no text)"
-
-
-def _truncated_pts(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "cut", pts_lines=LFPW_PTS_LINES[:20])
-    return f"{where(pts, 20)}: truncated file: no closing '}}' after 17 point lines"
-
-
-def _wrong_point_count_pts(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "seventy", pts_lines=pts_with(lambda lines: [lines[0], "n_points:  70", *lines[2:]]))
-    return f"{where(pts, 2)}: expected 68 points, found 70"
-
-
-def _nan_in_pts(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "nan", pts_lines=pts_with(lambda lines: lines[:9] + ["nan 245.5"] + lines[10:]))
-    return f"{where(pts, 10)}: non-finite number 'nan' (token 1)"
-
-
-def _far_outside_pts(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "far", pts_lines=pts_with(lambda lines: lines[:3] + ["5001 5001"] + lines[4:]))
-    return f"{where(pts, 1)}: landmark 0 at (5000.0, 5000.0) is far outside the {LFPW_WIDTH}x{LFPW_HEIGHT} image"
+_BOMB_SIDE = 7500  # 56 megapixels, over our limit yet under PIL's own: only our check stops it
+_HUGE = "image too large"
+_LIMIT = f"above the limit of {MAX_IMAGE_PIXELS}"
 
 
 def _pts_is_a_directory(folder):
@@ -249,13 +211,6 @@ def _symlink_loop(folder):
     os.symlink("loop.pts", folder / "loop.pts")  # a file link to itself
     os.symlink(".", folder / "again")            # and a folder link back to its own folder
     return f"{where(folder / 'loop.pts')}: cannot read annotation file: Too many levels of symbolic links"
-
-
-def _broken_symlink_image(folder):
-    lfpw_face(folder)
-    lfpw_face(folder, "moved", image=False)
-    os.symlink("/nonexistent/moved.png", folder / "moved.png")
-    return f"{where(folder / 'moved.png')}: image file is a broken symbolic link (its target does not exist)"
 
 
 def _fifo_pts(folder):
@@ -280,31 +235,11 @@ def _permission_denied_pts(folder):
     return f"{where(pts)}: cannot read annotation file: Permission denied"
 
 
-def _non_utf8_pts_name(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, b"caf\xe9", pts_lines=pts_with(lambda lines: lines[:4] + ["118.2 x"] + lines[5:]))
-    assert where(pts).endswith("/caf\\xe9.pts")
-    return f"{where(pts, 5)}: malformed number 'x' (token 2)"
-
-
 def _non_utf8_image_name(folder):
     lfpw_face(folder)
     pts = lfpw_face(folder, b"Jos\xe9_0001")  # a good face whose name is Latin-1, not UTF-8
     image = os.path.splitext(pts)[0] + b".png"
     return f"{where(pts, 1)}: image path is not valid UTF-8: {where(image)} (rename it)"
-
-
-def _spaces_and_quotes_name(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "my \"best\" face's copy", pts_lines=pts_with(lambda lines: ["version 1", *lines[1:]]))
-    return f"{where(pts, 1)}: garbled header: expected 'version: ...', found 'version 1'"
-
-
-def _newline_in_name(folder):
-    lfpw_face(folder)
-    pts = lfpw_face(folder, "two\nlines", pts_lines=pts_with(lambda lines: lines[:5] + ["116.1"] + lines[6:]))
-    assert "\\n" in where(pts) and "\n" not in where(pts)
-    return f"{where(pts, 6)}: expected 'x y', found 1 tokens"
 
 
 def _xml_entity_bomb(folder):
@@ -395,21 +330,40 @@ def _skip_unless(condition, reason):
 
 
 CASES = [
-    BadCase("huge_png_30000x30000", "300w", _huge_png, "image too large"),
-    BadCase("decompression_bomb_png", "300w", _decompression_bomb, "image too large"),
-    BadCase("huge_jpeg_header", "300w", _huge_jpeg, "image too large"),
-    BadCase("text_file_as_image", "300w", _text_as_image, "cannot decode image"),
-    BadCase("zero_byte_image", "300w", _zero_byte_image, "empty image file (0 bytes)"),
-    BadCase("truncated_image", "300w", _truncated_image, "truncated image"),
-    BadCase("zero_byte_pts", "300w", _zero_byte_pts, "empty annotation file (no text)"),
-    BadCase("truncated_pts", "300w", _truncated_pts, "truncated file"),
-    BadCase("wrong_point_count_pts", "300w", _wrong_point_count_pts, "expected 68 points, found 70"),
-    BadCase("nan_in_pts", "300w", _nan_in_pts, "non-finite number 'nan' (token 1)"),
-    BadCase("landmarks_far_outside", "300w", _far_outside_pts,
+    BadCase("huge_png_30000x30000", "300w", second_face_with_image(
+        "huge.png", lambda path: huge_png_header(path, 30000, 30000), f"{_HUGE}: 900000000 pixels, {_LIMIT}"), _HUGE),
+    BadCase("decompression_bomb_png", "300w", second_face_with_image(
+        "bomb.png", lambda path: zero_bomb_png(path, _BOMB_SIDE),
+        f"{_HUGE}: {_BOMB_SIDE}x{_BOMB_SIDE} = {_BOMB_SIDE ** 2} pixels, {_LIMIT}"), _HUGE),
+    BadCase("huge_jpeg_header", "300w", second_face_with_image(
+        "camera.jpg", lambda path: jpeg_with_size(path, 9000, 6000), f"{_HUGE}: 9000x6000 = 54000000 pixels, {_LIMIT}"),
+        _HUGE),
+    BadCase("text_file_as_image", "300w", second_face_with_image(
+        "notes.png", lambda path: path.write_text("Not a picture: the scan is still on the other disk.\n"),
+        "cannot decode image: not a PNG, JPEG, PPM/PGM or BMP image"), "cannot decode image"),
+    BadCase("zero_byte_image", "300w", second_face_with_image(
+        "empty.png", lambda path: path.write_bytes(b""), "empty image file (0 bytes)"), "empty image file (0 bytes)"),
+    BadCase("truncated_image", "300w", second_face_with_image("cut.png", _write_half_png, "truncated image"),
+            "truncated image"),
+    BadCase("zero_byte_pts", "300w", second_face_with_pts("empty", None, None, "empty annotation file (no text)"),
+            "empty annotation file (no text)"),
+    BadCase("truncated_pts", "300w", second_face_with_pts(
+        "cut", lambda lines: lines[:20], 20, "truncated file: no closing '}' after 17 point lines"), "truncated file"),
+    BadCase("wrong_point_count_pts", "300w", second_face_with_pts(
+        "seventy", lambda lines: [lines[0], "n_points:  70", *lines[2:]], 2, "expected 68 points, found 70"),
+        "expected 68 points, found 70"),
+    BadCase("nan_in_pts", "300w", second_face_with_pts(
+        "nan", lambda lines: lines[:9] + ["nan 245.5"] + lines[10:], 10, "non-finite number 'nan' (token 1)"),
+        "non-finite number 'nan' (token 1)"),
+    BadCase("landmarks_far_outside", "300w", second_face_with_pts(
+        "far", lambda lines: lines[:3] + ["5001 5001"] + lines[4:], 1,
+        f"landmark 0 at (5000.0, 5000.0) is far outside the {LFPW_WIDTH}x{LFPW_HEIGHT} image"),
             f"landmark 0 at (5000.0, 5000.0) is far outside the {LFPW_WIDTH}x{LFPW_HEIGHT} image"),
     BadCase("pts_is_a_directory", "300w", _pts_is_a_directory, "cannot read annotation file"),
     BadCase("symlink_loop", "300w", _symlink_loop, "cannot read annotation file"),
-    BadCase("broken_symlink_image", "300w", _broken_symlink_image,
+    BadCase("broken_symlink_image", "300w", second_face_with_image(
+        "moved.png", lambda path: os.symlink("/nonexistent/moved.png", path),
+        "image file is a broken symbolic link (its target does not exist)"),
             "image file is a broken symbolic link (its target does not exist)"),
     BadCase("fifo_pts", "300w", _fifo_pts, "cannot read annotation file"),
     BadCase("unreadable_pts_io_error", "300w", _unreadable_pts, "cannot read annotation file",
@@ -417,10 +371,16 @@ CASES = [
     BadCase("unreadable_pts_permissions", "300w", _permission_denied_pts, "cannot read annotation file",
             skip_reason=_skip_unless(os.geteuid() != 0, "root reads a file whatever its permissions; "
                                                         "unreadable_pts_io_error covers this as root")),
-    BadCase("non_utf8_pts_name", "300w", _non_utf8_pts_name, "malformed number 'x' (token 2)"),
+    BadCase("non_utf8_pts_name", "300w", second_face_with_pts(  # Latin-1 bytes: \xe9 is not UTF-8
+        b"caf\xe9", lambda lines: lines[:4] + ["118.2 x"] + lines[5:], 5, "malformed number 'x' (token 2)"),
+        "malformed number 'x' (token 2)"),
     BadCase("non_utf8_image_name", "300w", _non_utf8_image_name, "image path is not valid UTF-8"),
-    BadCase("spaces_and_quotes_in_name", "300w", _spaces_and_quotes_name, "garbled header"),
-    BadCase("newline_in_name", "300w", _newline_in_name, "expected 'x y', found 1 tokens"),
+    BadCase("spaces_and_quotes_in_name", "300w", second_face_with_pts(
+        "my \"best\" face's copy", lambda lines: ["version 1", *lines[1:]], 1,
+        "garbled header: expected 'version: ...', found 'version 1'"), "garbled header"),
+    BadCase("newline_in_name", "300w", second_face_with_pts(
+        "two\nlines", lambda lines: lines[:5] + ["116.1"] + lines[6:], 6, "expected 'x y', found 1 tokens"),
+        "expected 'x y', found 1 tokens"),
     BadCase("xml_entity_bomb", "dlib_xml", _xml_entity_bomb,
             "XML with a document type declaration (<!DOCTYPE dataset>) is not accepted"),
     BadCase("xml_wrong_part_count", "dlib_xml", _xml_wrong_part_count, "expected 68 parts named 00-67, found 67; missing 67"),

@@ -74,3 +74,13 @@ def test_a_face_listed_three_times_is_kept_once_and_counted_twice(tmp_path, bad_
     boxes = [n for n, text in enumerate(lines, start=1) if "<box" in text]
     assert [error.line for error in bad] == boxes[1:]
     assert all(error.problem.endswith(f"three.xml:{boxes[0]}") for error in bad)
+
+
+def test_names_are_escaped_where_needed_and_bombs_are_small_on_disk(bad_input_corpus):
+    expected = bad_input_corpus.expected
+    assert "/caf\\xe9.pts:5: " in expected["non_utf8_pts_name"]      # the byte, not U+FFFD or a crash
+    assert "/Jos\\xe9_0001.png (rename it)" in expected["non_utf8_image_name"]
+    assert "/two\\nlines.pts:6: " in expected["newline_in_name"]     # one line, however named
+    assert "/my \"best\" face's copy.pts:1: " in expected["spaces_and_quotes_in_name"]  # as ls shows it
+    for case, image in (("huge_png_30000x30000", "huge.png"), ("decompression_bomb_png", "bomb.png")):
+        assert (bad_input_corpus.root / "300w" / case / image).stat().st_size < 100_000
