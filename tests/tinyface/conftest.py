@@ -1,57 +1,13 @@
-"""Fixtures shared by the evaluation and reporting tests: eval pair records and one TFMA run;
-and by the data, beam and command tests: the bad-input corpus.
+"""Fixtures shared by the evaluation and reporting tests: eval pair records and one TFMA run.
 
 The pairs are PairGen's core on synthetic faces, the same recipe as tests/trainer/conftest.py's
 pair_records (repeated rather than imported across test folders). The TFMA run is made once per
 session because it is the slowest fixture of both folders (a Beam pipeline around the model).
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from tinyface import features
-
-
-def _load_bad_input_corpus():
-    # By file: under --import-mode=importlib, tests/ is not importable as a package.
-    name = "tinyface_tests_bad_input_corpus"
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("bad_input_corpus.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-BAD_INPUT = _load_bad_input_corpus()
-
-
-def pytest_generate_tests(metafunc):
-    """`bad_case`: every case of the corpus (skipped, with the reason, where it cannot be
-    built here); `bad_input_format`: every format the corpus has cases of."""
-    if "bad_case" in metafunc.fixturenames:
-        metafunc.parametrize("bad_case", [
-            pytest.param(case, id=case.name,
-                         marks=[pytest.mark.skip(reason=case.skip_reason)] if case.skip_reason else [])
-            for case in BAD_INPUT.CASES])
-    if "bad_input_format" in metafunc.fixturenames:
-        metafunc.parametrize("bad_input_format", BAD_INPUT.FORMATS)
-
-
-@pytest.fixture(scope="session")
-def bad_input():
-    """The corpus module (tests/tinyface/bad_input_corpus.py): cases, writers, where()."""
-    return BAD_INPUT
-
-
-@pytest.fixture(scope="session")
-def bad_input_corpus(tmp_path_factory):
-    """Every buildable case, built once: root/<format>/<case>/ (a BuiltCorpus)."""
-    root = tmp_path_factory.mktemp("bad-input-corpus")
-    yield BAD_INPUT.build_corpus(root)
-    BAD_INPUT.remove_corpus(root)
 
 # The one slicing feature of tfma_eval_output, beside the overall slice.
 EVAL_SLICE_FEATURE = features.POSE_BUCKET

@@ -40,10 +40,10 @@ def validate_folder(data_root, schema_file, drift_thresholds, data_format=None, 
     with tempfile.TemporaryDirectory(prefix="tinyface-validate-") as work_dir:
         statistics, summary = _statistics(data_root, data_format, work_dir + "/data", dataset, hr_size, margin,
                                           stop_on_bad=strict)
-        schema_anomalies, drift = {}, {}
         if strict and summary.strict_failure():
             return DataReport(data_root=data_root, data_format=data_format, ingestion=summary,
                               schema_anomalies={}, drift={}, baseline=baseline_root)
+        schema_anomalies, drift = {}, {}
         if statistics is not None:
             schema = tfdv.load_schema_text(schema_file)
             schema_anomalies[SPLIT] = anomalies_by_feature(tfdv.validate_statistics(statistics, schema))

@@ -1,4 +1,4 @@
-"""The bad-input corpus (tests/tinyface/bad_input_corpus.py) through the readers, the image
+"""The bad-input corpus (tests/bad_input_corpus.py) through the readers, the image
 loader and the duplicate check, in one process: each case gives exactly its one line, and
 the good face beside it is still read.
 

