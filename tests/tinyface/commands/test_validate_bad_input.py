@@ -29,7 +29,7 @@ def test_validate_reports_every_case_of_a_format_and_passes_on_the_good_faces(
     assert report["faces_read"] == sum(case.good_faces for case in cases)
     assert status == 0 and report["passed"], printed
     assert f"faces skipped: {len(cases)}" in printed
-    for line in expected:
+    for line in expected[:20]:  # the text report lists the first 20, then "... and N more"
         assert f"    - {line}\n" in printed  # each bad record on one line of the report
 
 
