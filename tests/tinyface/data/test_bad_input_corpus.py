@@ -3,7 +3,7 @@ loader and the duplicate check, in one process: each case gives exactly its one 
 the good face beside it is still read.
 
 The same corpus goes through Beam ingestion in tests/tinyface/beam/test_ingest_bad_input.py
-and through `tinyface validate` in tests/tinyface/commands/test_validate_bad_input.py.
+and through `tinyface validate` in tests/tinyface/commands/test_bad_input_commands.py.
 """
 
 import collections
