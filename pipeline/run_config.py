@@ -19,6 +19,7 @@ A mistake in the file is a one-line error naming the file, the line and the key.
 """
 
 import dataclasses
+import math
 import os
 from typing import Dict, Optional, Tuple
 
@@ -116,7 +117,17 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
     try:
         return dataclasses.replace(base, **overrides)
     except (TypeError, ValueError) as error:
-        raise BadInput(path, f"invalid settings: {error}") from None
+        raise BadInput(path, f"invalid settings: {error}", _line_of_field(str(error), lines)) from None
+
+
+def _line_of_field(message, lines):
+    """The line of the file key whose setting RunConfig's check names first in `message`
+    (its messages start with the field's name), or None."""
+    for section, keys in _SECTIONS.items():
+        for key, field in keys.items():
+            if message.startswith(field + " ") and (section, key) in lines:
+                return lines[(section, key)]
+    return None
 
 
 def _read(path):
@@ -205,9 +216,14 @@ def _coerce(path, old, value, where, lines, nullable=False):
         try:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise BadInput(path, f"{name} must be a number, got {value!r}", line) from None
+        # YAML reads .nan and .inf as floats; no setting means anything by them, and a NaN
+        # slips through every range check (all comparisons with it are false).
+        if not math.isfinite(number):
+            raise BadInput(path, f"{name} must be a finite number, got {value!r}", line)
+        return number
     if isinstance(old, tuple):
         items = value if isinstance(value, list) else [value]
         if old and all(not isinstance(o, tuple) for o in old):

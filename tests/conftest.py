@@ -1,11 +1,53 @@
-"""Shared fixtures: real annotated faces (tests/data/real_faces) and small synthetic datasets."""
+"""Shared fixtures: real annotated faces (tests/data/real_faces), small synthetic datasets,
+and the bad-input corpus (tests/bad_input_corpus.py)."""
 
+import importlib.util
 import os
 import shutil
+import sys
 
 import pytest
 
 REAL_FACES = os.path.join(os.path.dirname(__file__), "data", "real_faces")
+
+
+def _load_bad_input_corpus():
+    # By file: under --import-mode=importlib, tests/ is not importable as a package.
+    name = "tinyface_tests_bad_input_corpus"
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), "bad_input_corpus.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+BAD_INPUT = _load_bad_input_corpus()
+
+
+def pytest_generate_tests(metafunc):
+    """`bad_case`: every case of the bad-input corpus (skipped, with the reason, where it
+    cannot be built here); `bad_input_format`: every format the corpus has cases of."""
+    if "bad_case" in metafunc.fixturenames:
+        metafunc.parametrize("bad_case", [
+            pytest.param(case, id=case.name,
+                         marks=[pytest.mark.skip(reason=case.skip_reason)] if case.skip_reason else [])
+            for case in BAD_INPUT.CASES])
+    if "bad_input_format" in metafunc.fixturenames:
+        metafunc.parametrize("bad_input_format", BAD_INPUT.FORMATS)
+
+
+@pytest.fixture(scope="session")
+def bad_input():
+    """The corpus module (tests/bad_input_corpus.py): its cases, file writers and where()."""
+    return BAD_INPUT
+
+
+@pytest.fixture(scope="session")
+def bad_input_corpus(tmp_path_factory):
+    """Every buildable case of the corpus, built once: root/<format>/<case>/ (a BuiltCorpus)."""
+    root = tmp_path_factory.mktemp("bad-input-corpus")
+    yield BAD_INPUT.build_corpus(root)
+    BAD_INPUT.remove_corpus(root)
 
 
 @pytest.fixture(scope="session")

@@ -71,8 +71,8 @@ class Executor(BaseExampleGenExecutor):
             logging.warning("skipped: %s", message)
         logging.info("FaceExampleGen read %d faces, skipped %d", summary.faces_read, summary.faces_skipped)
         # Raising here fails the execution, so TFX publishes none of its outputs.
-        if summary.skipped and options.strict:
-            raise BadInputError(summary.skipped[0] + " (strict mode: the run stops on the first bad record)")
+        if options.strict and summary.strict_failure():
+            raise BadInputError(summary.strict_failure())
         if summary.faces_read == 0:
             detail = f"; first problem: {summary.skipped[0]}" if summary.skipped else ""
             raise BadInputError(f"no faces could be read ({summary.faces_skipped} bad records){detail}")

@@ -17,6 +17,7 @@ from pipeline import configs, local_runner, metadata_queries
 from trainer.training_config import paper_config
 from tinyface import features
 from tinyface.data import example_codec, synth
+from tinyface.data.image_io import MAX_IMAGE_PIXELS
 from tinyface.validation import data_report
 
 pytestmark = pytest.mark.pipeline
@@ -107,7 +108,7 @@ def test_spans_caching_and_drift(tmp_path):
     assert _latest_report(store)["drift_baseline"].startswith("span 1 ")  # span 3's report is not published
 
 
-def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, synthetic_faces):
+def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, synthetic_faces, bad_input):
     import shutil
 
     data = tmp_path / "faces"
@@ -116,16 +117,20 @@ def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, sy
     lines = broken.read_text().splitlines()
     broken.write_text("\n".join(lines[:20]) + "\n")  # truncated: no closing brace, too few points
     os.remove(sorted(data.glob("*.png"))[5])          # an annotation whose image is missing
+    bomb = sorted(data.glob("*.png"))[8]              # a 30000x30000 PNG of a few hundred bytes
+    bad_input.huge_png_header(bomb, 30000, 30000)
 
     home = str(tmp_path / "home")
     local_runner.run(home=home, data_root=str(data), dataset="synthetic", **TINY_TRAINING)
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     report = _latest_report(store)
     assert report["passed"]
-    assert report["faces_read"] == 38 and report["faces_skipped"] == 2
+    assert report["faces_read"] == 37 and report["faces_skipped"] == 3
     assert any(message.startswith(str(broken)) for message in report["skipped"])
+    assert f"{bomb}: image too large: 900000000 pixels, above the limit of {MAX_IMAGE_PIXELS}" in report["skipped"]
+    assert report["skipped_by_reason"]["image too large"] == 1
     examples = [a for a in store.get_artifacts_by_type("Examples") if "FaceExampleGen" in a.uri]
-    assert examples[0].custom_properties["faces_skipped"].int_value == 2
+    assert examples[0].custom_properties["faces_skipped"].int_value == 3
 
     strict_home = str(tmp_path / "strict")
     with pytest.raises(Exception, match="strict mode"):

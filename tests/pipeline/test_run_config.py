@@ -91,7 +91,7 @@ def test_json_files_work_too(tmp_path):
     ("training:\n  batch_size: 8\n  learning_rat: 0.1\n", 3, "unknown setting training.learning_rat"),
     ("data:\n  root: x\nmodels:\n  a: 1\n", 3, "unknown section 'models'"),
     ("trainer:\n  train_steps: many\n", 2, "trainer.train_steps must be an integer"),
-    ("trainer:\n  train_steps: 0\n", None, "train_steps must be a positive integer"),
+    ("trainer:\n  train_steps: 0\n", 2, "train_steps must be a positive integer"),
     ("training:\n  learning_rate: fast\n", 2, "training.learning_rate must be a number"),
     ("training:\n  mixed_precision: fp64\n", 2, "mixed_precision must be one of"),
     ("pairs:\n  degradation:\n    occlusion_probability: 2\n", 3, "occlusion_probability must lie in [0, 1]"),

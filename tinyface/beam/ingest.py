@@ -1,9 +1,10 @@
 """Beam: a face dataset on disk -> serialized tf.Examples (one per face) + the bad records.
 
 Work is spread in two stages so both parallelise: annotation files are parsed in parallel
-(one WFLW list may hold thousands of faces), then faces are reshuffled so image decoding and
-cropping spread over workers too. Every bad record becomes a `BadInput` on a side output;
-nothing bad is written silently, and the caller decides whether bad records are fatal.
+(one WFLW list may hold thousands of faces), then faces are grouped by image and landmarks
+(which drops duplicate faces and spreads image decoding and cropping over workers too).
+Every bad record becomes a `BadInput` on a side output; nothing bad is written silently, and
+the caller decides whether bad records are fatal.
 """
 
 import os
@@ -12,6 +13,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tinyface.data import face_example
+from tinyface.data.duplicates import duplicate_key, split_duplicates
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import get_reader
 from tinyface.validation.ingestion_summary import IngestionSummary
@@ -29,12 +31,23 @@ class _ParseAnnotationFile(beam.DoFn):
         self._reader = get_reader(self._reader_name)
 
     def process(self, unit):
-        for item in self._reader.parse_unit(self._root, unit, self._dataset):
+        # Units travel as bytes: a file name that is not UTF-8 must not fail Beam's str coder.
+        for item in self._reader.parse_unit(self._root, os.fsdecode(unit), self._dataset):
             if isinstance(item, BadInput):
                 beam.metrics.Metrics.counter("tinyface", "bad_annotations").inc()
                 yield beam.pvalue.TaggedOutput(BAD, item)
             else:
                 yield item
+
+
+class _DropDuplicates(beam.DoFn):
+    def process(self, keyed_group):
+        _, annotations = keyed_group
+        kept, repeats = split_duplicates(list(annotations))
+        for bad in repeats:
+            beam.metrics.Metrics.counter("tinyface", "duplicate_faces").inc()
+            yield beam.pvalue.TaggedOutput(BAD, bad)
+        yield kept
 
 
 class _FaceToExample(beam.DoFn):
@@ -67,16 +80,21 @@ def ReadFaces(pipeline, root, data_format, dataset=None, hr_size=128, margin=0.2
     dataset = dataset or reader.default_dataset
     parsed = (
         pipeline
-        | "ListAnnotationFiles" >> beam.Create(units)
+        | "ListAnnotationFiles" >> beam.Create([os.fsencode(unit) for unit in units])
         | "ParseAnnotations" >> beam.ParDo(_ParseAnnotationFile(data_format, root, dataset)).with_outputs(
             BAD, main="faces")
     )
-    converted = (
+    unique = (
         parsed.faces
-        | "SpreadFaces" >> beam.Reshuffle()
+        | "KeyByImageAndLandmarks" >> beam.Map(lambda annotation: (duplicate_key(annotation), annotation))
+        | "GroupDuplicates" >> beam.GroupByKey()
+        | "DropDuplicates" >> beam.ParDo(_DropDuplicates()).with_outputs(BAD, main="faces")
+    )
+    converted = (
+        unique.faces
         | "CropAndEncode" >> beam.ParDo(_FaceToExample(hr_size, margin)).with_outputs(BAD, main="examples")
     )
-    bad = (parsed.bad, converted.bad) | "AllBadRecords" >> beam.Flatten()
+    bad = (parsed.bad, unique.bad, converted.bad) | "AllBadRecords" >> beam.Flatten()
     return {"examples": converted.examples, "bad": bad}
 
 

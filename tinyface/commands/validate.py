@@ -29,9 +29,9 @@ def run(args):
     report = validate_folder(
         args.data, configs.SCHEMA_FILE, configs.DRIFT_THRESHOLDS, data_format=args.format,
         baseline_root=args.baseline_data, baseline_format=args.baseline_format, dataset=args.dataset,
-        hr_size=configs.HR_SIZE, margin=configs.CROP_MARGIN)
-    if args.strict and report.ingestion.skipped:
-        print(f"tinyface validate: {report.ingestion.skipped[0]} (strict mode)", file=sys.stderr)
+        hr_size=configs.HR_SIZE, margin=configs.CROP_MARGIN, strict=args.strict)
+    if args.strict and report.ingestion.strict_failure():
+        print(f"tinyface validate: {report.ingestion.strict_failure()}", file=sys.stderr)
         return 1
     print(report.to_text())
     if args.json:

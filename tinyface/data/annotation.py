@@ -24,3 +24,12 @@ class FaceAnnotation:
     @property
     def face_id(self):
         return f"{self.dataset}/{self.relative_path}#{self.face_index}"
+
+    def origin_file_and_line(self):
+        """(annotation file, line or None) from the "file:line" origin the reader recorded."""
+        if not self.origin:
+            return self.image_path, None
+        head, _, tail = self.origin.rpartition(":")
+        if head and tail.isdigit():
+            return head, int(tail)
+        return self.origin, None

@@ -13,7 +13,7 @@ from PIL import Image
 from tinyface import features
 from tinyface.data import attributes, crop, image_io
 from tinyface.data import landmarks as landmark_schemes
-from tinyface.data.errors import BadInput
+from tinyface.data.errors import BadInput, display_path
 from tinyface.data.example_codec import to_example
 
 # A landmark may lie this share of the image size beyond an edge (faces cut by the frame are
@@ -23,7 +23,8 @@ _OUTSIDE_TOLERANCE = 0.25
 
 def face_features(annotation, hr_size=128, margin=0.25):
     """The feature dict of one face (keys from tinyface.features); BadInput for bad geometry."""
-    path, line = _origin_file_and_line(annotation)
+    path, line = annotation.origin_file_and_line()
+    _check_utf8_names(annotation, path, line)
     image = image_io.load_rgb(annotation.image_path)
     _check_landmarks(annotation, image.shape, path, line)
     _check_box(annotation, path, line)
@@ -63,14 +64,18 @@ def face_example(annotation, hr_size=128, margin=0.25):
     return to_example(face_features(annotation, hr_size=hr_size, margin=margin))
 
 
-def _origin_file_and_line(annotation):
-    """(annotation file, line or None) from the "file:line" origin a reader recorded."""
-    if not annotation.origin:
-        return annotation.image_path, None
-    head, _, tail = annotation.origin.rpartition(":")
-    if head and tail.isdigit():
-        return head, int(tail)
-    return annotation.origin, None
+def _check_utf8_names(annotation, path, line):
+    # Names become bytes features (face_id, source_path, subset) and report lines, which are
+    # UTF-8. A file name of other bytes (Latin-1 from an old archive) reaches Python as lone
+    # surrogates; it is the user's to rename, and must not kill the worker that encodes it.
+    # The image is named by its full path, so the user finds the file to rename.
+    for what, name, shown in (("image path", annotation.relative_path, annotation.image_path),
+                              ("subset", annotation.subset, annotation.subset),
+                              ("dataset name", annotation.dataset, annotation.dataset)):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput(path, f"{what} is not valid UTF-8: {display_path(shown)} (rename it)", line) from None
 
 
 def _check_landmarks(annotation, image_shape, path, line):

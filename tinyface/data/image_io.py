@@ -1,9 +1,19 @@
 """Loading a source image as 8-bit RGB pixels, the one way every reader's image is read."""
 
+import re
+
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tinyface.data.errors import BadInput
+from tinyface.data.files import require_regular_file
+
+# The largest image decoded, in pixels, checked on the header before any pixel is decoded. A
+# 30000x30000 PNG is a few hundred bytes on disk but 2.7 GB of RGB (and four times that while
+# compositing alpha in float): one such file must be a bad record, not a dead worker. 50
+# megapixels is above any photo of 300W, WFLW, CelebA or LFW and above most camera sensors,
+# and stays under PIL's own limit (89 megapixels warns, 179 raises), so ours always decides.
+MAX_IMAGE_PIXELS = 50_000_000
 
 # Modes whose samples are 16 bit. PNG gives "I;16"; PIL reads 16-bit PGM as "I" (32-bit ints
 # holding 0..65535). PIL's own convert("RGB") clips these at 255 instead of scaling them.
@@ -19,22 +29,33 @@ def load_rgb(path, upright=False):
     upright=True applies it (the photo as viewers show it: `tinyface predict` on photos, whose
     face boxes and outputs are in the pixels the user sees; exif_orientation() says how the
     stored pixels were turned).
-    Raises BadInput(path, problem) for a missing, undecodable or truncated file.
+    Raises BadInput(path, problem) for a missing, empty, undecodable, truncated or too large
+    file, or a path that is not a regular file (a FIFO would block the read forever).
     """
+    if require_regular_file(path, "image file").st_size == 0:
+        raise BadInput(path, "empty image file (0 bytes)")
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise BadInput(path, f"image too large: {width}x{height} = {width * height} pixels, "
+                                     f"above the limit of {MAX_IMAGE_PIXELS}")
             # PIL decodes lazily; load() forces the full decode so a truncated file fails here
             # rather than later, half-read, inside a Beam worker.
             image.load()
             return _to_rgb_array(ImageOps.exif_transpose(image) if upright else image)
+    except Image.DecompressionBombError as error:
+        # PIL refuses on its own above twice its limit, before we see the header's size.
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{pixels.group(1)} pixels" if pixels else "more pixels than PIL allows"
+        raise BadInput(path, f"image too large: {size}, above the limit of {MAX_IMAGE_PIXELS}") from None
     except FileNotFoundError:
         raise BadInput(path, "image file not found") from None
     except PermissionError:
         raise BadInput(path, "cannot read image file: permission denied") from None
-    except IsADirectoryError:
-        raise BadInput(path, "cannot decode image: path is a directory") from None
-    except UnidentifiedImageError as error:
-        raise BadInput(path, f"cannot decode image: {error}") from None
+    except UnidentifiedImageError:
+        # PIL's message repeats the path; ours names the file once, at the start of the line.
+        raise BadInput(path, "cannot decode image: not a PNG, JPEG, PPM/PGM or BMP image") from None
     except (OSError, SyntaxError, EOFError, ValueError) as error:
         if isinstance(error, EOFError) or "truncated" in str(error).lower():
             raise BadInput(path, "truncated image") from None

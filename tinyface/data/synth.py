@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from tinyface.data import synth_geometry as geometry
+from tinyface.data.errors import BadInput
 
 SUPERSAMPLE = 2
 # Bump whenever the same (seed, index, options) would draw a different face, so that caches of
@@ -61,13 +62,18 @@ class SynthOptions:
     noise_std: float = 2.0             # sensor noise std on the 0..255 scale
 
     def __post_init__(self):
+        # First, since NaN passes every range check below (all comparisons with it are false).
+        for field in dataclasses.fields(self):
+            values = np.ravel(getattr(self, field.name)).astype(np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError(f"{field.name} must be finite, got {getattr(self, field.name)}")
         if not 32 <= self.image_size <= 4096:
             raise ValueError(f"image_size must be in [32, 4096], got {self.image_size}")
         for name in ("face_scale", "skin_tone", "ambient", "camera_distance", "blur_sigma"):
             value = getattr(self, name)
             if len(value) != 2 or value[0] > value[1]:
                 raise ValueError(f"{name} must be a (min, max) pair with min <= max, got {value}")
-        if not 0.05 <= self.face_scale[0] and self.face_scale[1] <= 0.95:
+        if not (0.05 <= self.face_scale[0] and self.face_scale[1] <= 0.95):
             raise ValueError(f"face_scale must lie in [0.05, 0.95], got {self.face_scale}")
         if not (0.0 <= self.skin_tone[0] and self.skin_tone[1] <= 1.0):
             raise ValueError(f"skin_tone must lie in [0, 1], got {self.skin_tone}")
@@ -805,7 +811,10 @@ def generate_dataset(out_dir, count, seed=0, options=SynthOptions(), subset=None
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     folder = os.path.join(out_dir, subset) if subset else str(out_dir)
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:  # a file of that name, a read-only disk, ...
+        raise BadInput(folder, f"cannot create the output folder: {error.strerror or error}") from None
     paths, yaws, occluded, blurred, heights = [], [], 0, 0, []
     for index in range(count):
         face = render_face(face_rng(seed, index), options)

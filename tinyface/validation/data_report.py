@@ -8,6 +8,7 @@ import dataclasses
 import json
 from typing import Dict, Optional
 
+from tinyface.data.errors import display_path
 from tinyface.validation.ingestion_summary import IngestionSummary
 
 REPORT_JSON = "data_report.json"
@@ -73,7 +74,7 @@ class DataReport:
 
     def to_text(self, max_skipped=20):
         lines = [
-            f"data report for {self.data_root} (format {self.data_format})",
+            f"data report for {display_path(self.data_root)} (format {self.data_format})",
             f"  faces read:    {self.ingestion.faces_read}",
             f"  faces skipped: {self.ingestion.faces_skipped}",
         ]
@@ -98,7 +99,7 @@ class DataReport:
         """One line per reason the data does not pass (empty when it passes)."""
         out = []
         if self.ingestion.faces_read == 0:
-            out.append(f"no faces could be read from {self.data_root}")
+            out.append(f"no faces could be read from {display_path(self.data_root)}")
         for split, anomalies in sorted(self.schema_anomalies.items()):
             out += [f"schema anomaly in {split} split, feature {f}: {d}" for f, d in anomalies.items()]
         for split, anomalies in sorted(self.drift.items()):

@@ -27,6 +27,13 @@ class IngestionSummary:
             reasons[_problem_of(message)] += 1
         return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    def strict_failure(self):
+        """The one-line reason a strict run stops (None when nothing was skipped): the first
+        bad record, in sorted order so the same data always names the same record."""
+        if not self.skipped:
+            return None
+        return f"{self.skipped[0]} (strict mode: the run stops on the first bad record)"
+
     @classmethod
     def from_messages(cls, faces_read, messages):
         return cls(faces_read=int(faces_read), skipped=sorted(messages))

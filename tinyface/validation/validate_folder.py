@@ -17,21 +17,32 @@ from tinyface.validation.drift import check_drift
 SPLIT = "all"  # validate looks at the whole folder as one split
 
 
-def _statistics(root, data_format, work_dir, dataset, hr_size, margin):
+def _statistics(root, data_format, work_dir, dataset, hr_size, margin, stop_on_bad=False):
     pattern, summary = run_ingestion(root, data_format, work_dir, dataset, hr_size, margin)
+    if not summary.faces_read or (stop_on_bad and summary.skipped):
+        return None, summary
     statistics = tfdv.generate_statistics_from_tfrecord(
         data_location=pattern,
         pipeline_options=None,
-        stats_options=tfdv.StatsOptions()) if summary.faces_read else None
+        stats_options=tfdv.StatsOptions())
     return statistics, summary
 
 
 def validate_folder(data_root, schema_file, drift_thresholds, data_format=None, baseline_root=None,
-                    baseline_format=None, dataset=None, hr_size=128, margin=0.25):
-    """Returns the DataReport of `data_root` (drift against `baseline_root` when given)."""
+                    baseline_format=None, dataset=None, hr_size=128, margin=0.25, strict=False):
+    """Returns the DataReport of `data_root` (drift against `baseline_root` when given).
+
+    With `strict`, a bad record ends the check after ingestion: the report then holds only
+    what was read and skipped (its ingestion.strict_failure() says why), since statistics
+    and drift cannot change the verdict.
+    """
     data_format = data_format or detect_format(data_root)
     with tempfile.TemporaryDirectory(prefix="tinyface-validate-") as work_dir:
-        statistics, summary = _statistics(data_root, data_format, work_dir + "/data", dataset, hr_size, margin)
+        statistics, summary = _statistics(data_root, data_format, work_dir + "/data", dataset, hr_size, margin,
+                                          stop_on_bad=strict)
+        if strict and summary.strict_failure():
+            return DataReport(data_root=data_root, data_format=data_format, ingestion=summary,
+                              schema_anomalies={}, drift={}, baseline=baseline_root)
         schema_anomalies, drift = {}, {}
         if statistics is not None:
             schema = tfdv.load_schema_text(schema_file)

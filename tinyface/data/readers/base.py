@@ -19,6 +19,7 @@ import numpy as np
 
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
+from tinyface.data.files import is_regular_file, require_regular_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp")
 
@@ -39,8 +40,12 @@ class Reader(abc.ABC):
         """Yields FaceAnnotation for each face in `unit` and BadInput for each bad record."""
 
     def list_units(self, root):
-        """Absolute paths of this format's annotation files under `root`, sorted."""
-        units = [path for path in walk_files(root) if self.matches(path)]
+        """Absolute paths of this format's annotation files under `root`, sorted.
+
+        Folders are offered to `matches` too: a folder named like an annotation file
+        ("face.pts/") is then reported when it cannot be read, instead of silently missing.
+        """
+        units = [path for path in walk_files(root, with_folders=True) if self.matches(path)]
         if not units:
             raise BadInput(root, f"no {self.name} annotations found")
         return units
@@ -98,32 +103,47 @@ class LineListReader(Reader):
         """Returns the FaceAnnotation of one line, or raises BadInput naming `unit` and `number`."""
 
 
-def walk_files(root):
-    """Every file under `root`, recursively, as sorted absolute paths."""
+def walk_files(root, with_folders=False):
+    """Every file under `root` (and every folder below it, if `with_folders`), recursively,
+    as sorted absolute paths.
+
+    Symbolic links to folders are not followed (a link loop cannot trap the walk); a link
+    whose target cannot be resolved (broken, or a loop) is listed as a file, so reading it
+    reports the problem with its name.
+    """
     root = os.path.abspath(root)
     if not os.path.isdir(root):
         raise BadInput(root, "not a directory")
     paths = []
-    for folder, _, files in os.walk(root):
+    for folder, folders, files in os.walk(root):
         paths.extend(os.path.join(folder, name) for name in files)
+        if with_folders:
+            paths.extend(os.path.join(folder, name) for name in folders)
     return sorted(paths)
 
 
 def read_lines(path):
-    """The lines of a text annotation file, without line ends.
+    """The lines of a text annotation file, without line ends; BadInput if it cannot be read
+    or holds no text at all.
 
     Undecodable bytes become U+FFFD so they surface as a malformed-number or missing-image
     record on their own line instead of failing the whole file.
     """
+    require_regular_file(path, "annotation file")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
+            lines = handle.read().splitlines()
     except OSError as error:
         raise BadInput(path, f"cannot read annotation file: {error.strerror or error}") from None
+    if not any(line.strip() for line in lines):
+        raise BadInput(path, "empty annotation file (no text)")
+    return lines
 
 
 def first_line_tokens(path, limit=65536):
     """Whitespace tokens of the first non-blank line among the first few, for format sniffing."""
+    if not is_regular_file(path):
+        return []  # a FIFO would block the sniffing read forever
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for _ in range(8):
@@ -165,9 +185,15 @@ def parse_numbers(tokens, path, line, first_token_number=1):
 
 
 def first_existing(candidates):
-    """The first path in `candidates` that is a file, or None."""
+    """The first path in `candidates` that is a regular file; else the first that is there
+    but is not one (a broken link, a link loop, a FIFO: loading it then says which); else None.
+    Folders never count: an image is never a folder of the same name."""
+    candidates = list(candidates)
     for candidate in candidates:
-        if os.path.isfile(candidate):
+        if is_regular_file(candidate):
+            return candidate
+    for candidate in candidates:
+        if os.path.lexists(candidate) and not os.path.isdir(candidate):
             return candidate
     return None
 

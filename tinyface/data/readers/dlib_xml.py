@@ -17,6 +17,7 @@ import numpy as np
 from tinyface.data import landmarks
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
+from tinyface.data.files import is_regular_file, require_regular_file
 from tinyface.data.readers import base
 
 _EXPECTED_PARTS = landmarks.NUM_POINTS[landmarks.IBUG68]
@@ -49,8 +50,8 @@ class DlibXmlReader(base.Reader):
     default_dataset = "dlib"
 
     def matches(self, path):
-        if not path.lower().endswith(".xml"):
-            return False
+        if not path.lower().endswith(".xml") or not is_regular_file(path):
+            return False  # (opening a FIFO to sniff it would block forever)
         try:
             with open(path, "rb") as handle:
                 head = handle.read(_SNIFF_BYTES)
@@ -78,7 +79,7 @@ class DlibXmlReader(base.Reader):
                 yield BadInput(unit, "<image> has no 'file' attribute", image.line)
                 continue
             image_path = os.path.normpath(os.path.join(folder, file_name))
-            if not os.path.isfile(image_path):
+            if not os.path.lexists(image_path):  # there but unreadable: load_rgb says why
                 yield BadInput(unit, f"image not found: {image_path}", image.line)
                 continue
             relative = base.relative_path(image_path, root)
@@ -106,11 +107,22 @@ class DlibXmlReader(base.Reader):
 def parse_dlib_xml(path):
     """The <image> elements of an imglab XML with their boxes and parts (and line numbers).
 
-    Raises BadInput with the parser's line number on an XML syntax error.
+    Raises BadInput with the parser's line number on an XML syntax error or a DTD.
     """
+    require_regular_file(path, "annotation file")
     parser = xml.parsers.expat.ParserCreate()
     images = []
     open_elements = []
+
+    # No DTD at all: entity declarations are how an XML "bomb" makes a few kilobytes expand
+    # into gigabytes (nested entities) or reach outside the file (external entities), and
+    # imglab never writes a <!DOCTYPE>. Refusing it in the stdlib parser is all defusedxml
+    # would do for us here, without another pinned dependency; raising from the handler stops
+    # expat before any entity is declared, whatever limits the linked expat has.
+    def refuse_dtd(name, *_):
+        raise BadInput(path, f"XML with a document type declaration (<!DOCTYPE {name}>) is not accepted: "
+                             "imglab files have none, and its entities could expand without bound",
+                       parser.CurrentLineNumber)
 
     def start(name, attributes):
         line = parser.CurrentLineNumber
@@ -128,6 +140,7 @@ def parse_dlib_xml(path):
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = refuse_dtd
     try:
         with open(path, "rb") as handle:
             parser.ParseFile(handle)
