@@ -50,3 +50,11 @@ def exported_model(tmp_path_factory):
         built = model_registry.build_model("jasrnet", "small")
         export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
     return str(folder)
+
+
+@pytest.fixture(autouse=True)
+def _home_under_tmp(tmp_path, monkeypatch):
+    """Commands called in tests keep their logs (<home>/logs) out of the checkout."""
+    from tinyface import home
+
+    monkeypatch.setenv(home.HOME_VARIABLE, str(tmp_path / "tinyface_home"))

@@ -6,6 +6,7 @@ With no arguments it makes the embedded synthetic dataset (once; then cached) an
 import dataclasses
 import os
 
+from tinyface import console
 from tinyface.data.readers import READERS
 
 
@@ -46,7 +47,7 @@ def run(args):
     report = metadata_queries.latest_artifact(store, "tinyface.DataReport")
     if report is not None:
         with open(os.path.join(report.uri, data_report.REPORT_TEXT)) as f:
-            print(f.read())
+            console.say(f.read())
     _print_evaluation(run_lineage.latest_run(store))
     _write_report(store, home)
     return 0
@@ -61,19 +62,19 @@ def _print_evaluation(lineage):
 
     if lineage is None or lineage.model is None:
         return
-    print(f"trained model (SavedModel): {lineage.serving_model_dir()}")
+    console.say(f"trained model (SavedModel): {lineage.serving_model_dir()}")
     if lineage.evaluation is None or lineage.blessed is None:
         return
-    print("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
-    print(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
-    print("verdict: " + ("BLESSED" if lineage.blessed else "NOT BLESSED (must beat bicubic by the configured "
+    console.say("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
+    console.say(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
+    console.say("verdict: " + ("BLESSED" if lineage.blessed else "NOT BLESSED (must beat bicubic by the configured "
                                                           "margin and the mean shape on every slice)"))
     if lineage.blessed and lineage.pushed_destination:
-        print(f"pushed: {lineage.pushed_destination}")
+        console.say(f"pushed: {lineage.pushed_destination}")
 
 
 def _write_report(store, home):
     """The latest run's HTML report (tables, verdict, picture of eval faces) under <home>/reports."""
     from tinyface.reporting import run_report
 
-    print(f"report: {run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR))}")
+    console.say(f"report: {run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR))}")

@@ -13,6 +13,8 @@ an already cropped face and resized whole to the model's LR input. Writes OUT/<n
 import argparse
 import os
 
+from tinyface import console
+
 
 def _positive_int(text):
     value = int(text)
@@ -57,7 +59,7 @@ def run(args):
     records = prediction.predict_files(model, args.images, args.out, batch_size=args.batch_size)
     for record in records:
         done = f"{record['note']}; " if record["note"] else ""
-        print(f"{record['input']}: {done}wrote {os.path.join(args.out, record['sr_image'])}")
+        console.say(f"{record['input']}: {done}wrote {os.path.join(args.out, record['sr_image'])}")
     return 0
 
 
