@@ -23,11 +23,6 @@ _FINISHED = re.compile(r"Component (?P<node>\S+) is finished\.")
 _CACHED = re.compile(r"A cached execution \d+ is used\.")
 
 
-def _duration(seconds):
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
 class ProgressHandler(logging.Handler):
     """Writes a line per finished node to `stream` (default: the user's channel, tinyface.console);
     warnings and above go on to `forward`."""
@@ -65,7 +60,7 @@ class ProgressHandler(logging.Handler):
         elif self._cached:
             what = "cached"
         else:
-            what = f"ran in {_duration(elapsed)}"
+            what = f"ran in {console.duration_text(elapsed)}"
         count = len(self.node_ids)
         digits = len(str(count))
         line = f"[{position:>{digits}}/{count}] {node + ' ':.<{self._width + 4}} {what}"

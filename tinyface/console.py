@@ -22,6 +22,15 @@ _user_out = None    # the original stdout while library output is redirected, el
 _user_err = None
 
 
+def duration_text(seconds):
+    """A duration as a user reads it: "42 s", "4 min 02 s", "1 h 05 min"."""
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
 def say(text=""):
     """Writes one of our lines (or several, joined by newlines) to the user's stdout."""
     stream = _user_out or sys.stdout
