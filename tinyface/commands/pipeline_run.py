@@ -5,6 +5,7 @@ With no arguments it makes the embedded synthetic dataset (once; then cached) an
 
 import dataclasses
 import os
+import traceback
 
 from tinyface import console
 from tinyface.data.readers import READERS
@@ -42,15 +43,27 @@ def run(args):
         synth_cache.default_dataset(resolved_data_root(config, home), count=config.synth_count,
                                     seed=config.synth_seed)
         config = dataclasses.replace(config, dataset=config.dataset or "synthetic")
-    local_runner.run(config, home=home, show_progress=True)
+    stopped = None
+    try:
+        local_runner.run(config, home=home, show_progress=True)
+    except Exception as error:  # pylint: disable=broad-except
+        # A failed node stops the run (the data gate on bad data): say where and why, and still
+        # write the report. The traceback goes to the log with the libraries' output.
+        traceback.print_exc()
+        stopped = error
     store = metadata_queries.open_store(local_runner.metadata_path(home))
-    report = metadata_queries.latest_artifact(store, "tinyface.DataReport")
-    if report is not None:
-        with open(os.path.join(report.uri, data_report.REPORT_TEXT)) as f:
+    lineage = run_lineage.latest_run(store)
+    reason = (str(stopped).strip() or type(stopped).__name__) if stopped is not None else None
+    if stopped is not None:
+        if lineage is None or lineage.stopped_at is None:
+            raise stopped    # no node of a new run failed: not a stopped run but a broken one
+        console.say(f"run stopped at {lineage.stopped_at}: {reason}")
+    if lineage is not None and lineage.data_report is not None:
+        with open(os.path.join(lineage.data_report.uri, data_report.REPORT_TEXT)) as f:
             console.say(f.read())
-    _print_evaluation(run_lineage.latest_run(store))
-    _write_report(store, home)
-    return 0
+    _print_evaluation(lineage)
+    _write_report(store, home, reason)
+    return 1 if stopped is not None else 0
 
 
 def _print_evaluation(lineage):
@@ -71,10 +84,15 @@ def _print_evaluation(lineage):
                                                           "margin and the mean shape on every slice)"))
     if lineage.blessed and lineage.pushed_destination:
         console.say(f"pushed: {lineage.pushed_destination}")
+    elif lineage.blessed and lineage.already_served:
+        version, folder = lineage.already_served
+        console.say(f"not pushed: model already served as version {version} ({folder})")
 
 
-def _write_report(store, home):
-    """The latest run's HTML report (tables, verdict, picture of eval faces) under <home>/reports."""
+def _write_report(store, home, stop_reason=None):
+    """The latest run's HTML report (verdict, charts, tables, eval faces; where and why a stopped
+    run stopped) under <home>/reports."""
     from tinyface.reporting import run_report
 
-    console.say(f"report: {run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR))}")
+    path = run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR), stop_reason=stop_reason)
+    console.say(f"report: {path}")
