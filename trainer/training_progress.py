@@ -91,6 +91,8 @@ class TrainingProgress(keras.callbacks.Callback):
         now = self.clock()
         self._began = now
         self._last_line = (self._step, now)
+        # At once: the Trainer's start-up (wheel build, datasets, model) came before this.
+        self.write(f"{self.label}: training {self.total_steps} steps of {self.batch_size} images")
         self._stop.clear()
         self._ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self._ticker.start()

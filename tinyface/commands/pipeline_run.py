@@ -33,6 +33,7 @@ def run(args):
     from tinyface.data import synth_cache
     from tinyface.reporting import run_lineage
     from tinyface.validation import data_report
+    from trainer.training_progress import PROGRESS_EVERY_SECONDS
 
     home = args.home or configs.HOME
     config = load_run_config(args.config) if args.config else RunConfig()
@@ -43,6 +44,9 @@ def run(args):
         synth_cache.default_dataset(resolved_data_root(config, home), count=config.synth_count,
                                     seed=config.synth_seed)
         config = dataclasses.replace(config, dataset=config.dataset or "synthetic")
+    # The first node line takes a minute (TensorFlow, Beam and ingestion start): say what comes.
+    console.say(f"running pipeline {configs.PIPELINE_NAME} on {resolved_data_root(config, home)}: "
+                f"a line per node as it finishes, training progress every {PROGRESS_EVERY_SECONDS} s")
     stopped = None
     try:
         local_runner.run(config, home=home, show_progress=True)
