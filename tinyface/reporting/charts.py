@@ -63,7 +63,7 @@ def write_slice_chart(path, evaluation):
     failed = {(check.slice_key, check.metric) for check in evaluation.failed_checks}
     names = [row.name for row in rows]
     positions = list(range(len(rows)))[::-1]    # overall on top
-    figure, (gain_axis, nme_axis) = plt.subplots(1, 2, figsize=(12, 0.42 * len(rows) + 1.6), sharey=True)
+    figure, (gain_axis, nme_axis) = plt.subplots(1, 2, figsize=(12, 0.42 * len(rows) + 2.2), sharey=True)
 
     gain_failed = [(row.key, fm.PSNR_Y_GAIN_OVER_BICUBIC) in failed or (row.key, fm.PSNR_Y) in failed
                    for row in rows]
@@ -97,7 +97,8 @@ def write_slice_chart(path, evaluation):
     gain_axis.set_yticks(positions, names)
     for axis in (gain_axis, nme_axis):
         axis.grid(axis="x", alpha=0.3)
-        axis.legend(fontsize="small", loc="lower right")
+        # Under the panel, so it never hides a bar.
+        axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return _save(figure, path)
 
 
