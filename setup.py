@@ -23,6 +23,8 @@ INSTALL_REQUIRES = [
     "tensorflow-serving-api==2.16.1",
     "pillow==12.3.0",
     "scipy==1.12.0",
+    # The run report's charts (training curves, metrics by slice); TFMA does not pull it in.
+    "matplotlib==3.9.4",
 ]
 
 EXTRAS_REQUIRE = {
