@@ -27,6 +27,8 @@ INSTALL_REQUIRES = [
     # (cv2.data.haarcascades): nothing downloaded at run time. 4.11 is the newest that still
     # accepts numpy 1.x (4.12+ require numpy 2).
     "opencv-python-headless==4.11.0.86",
+    # The run report's charts (training curves, metrics by slice); TFMA does not pull it in.
+    "matplotlib==3.9.4",
 ]
 
 EXTRAS_REQUIRE = {

@@ -6,7 +6,7 @@ code edits: pipeline/run_config.py (`tinyface run --config FILE`, see the README
 
 import os
 
-from tinyface import features
+from tinyface import features, home
 from tinyface.data.degradation import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.pairs import PairConfig
@@ -14,7 +14,7 @@ from trainer.training_config import paper_config
 
 PIPELINE_NAME = "tinyface"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HOME = os.environ.get("TINYFACE_HOME", os.path.join(os.getcwd(), "tinyface_home"))
+HOME = home.default_home()
 PIPELINE_ROOT = os.path.join(HOME, "pipelines", PIPELINE_NAME)
 
 # ---- Data. The default is the embedded synthetic dataset (made on first use under the run's

@@ -18,6 +18,7 @@ from components.data_gate.component import DataGate
 from components.face_example_gen.component import FaceExampleGen, split_config
 from components.face_example_gen.spec import FaceIngestOptions
 from components.pair_gen.component import PairGen
+from components.served_model_pusher.component import Pusher
 from kubeflow.components import evaluator as kubeflow_evaluator
 from kubeflow.components import face_example_gen as kubeflow_example_gen
 from kubeflow.components import infra_validator as kubeflow_infra_validator
@@ -153,7 +154,8 @@ def create_pipeline(
             validation_spec=kf.infra_validation.validation_spec)
     elif kf is None:
         logging.warning(INFRA_VALIDATION_SKIPPED)
-    pusher = tfx.components.Pusher(
+    # TFX's Pusher, except that a model TF Serving already serves is not pushed again.
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         infra_blessing=infra_validator.outputs["blessing"] if infra_validator else None,

@@ -14,27 +14,24 @@ lost and the INFO chatter stays hidden.
 import contextlib
 import logging
 import re
-import sys
 import time
+
+from tinyface import console
 
 _RUNNING = re.compile(r"Component (?P<node>\S+) is running\.")
 _FINISHED = re.compile(r"Component (?P<node>\S+) is finished\.")
 _CACHED = re.compile(r"A cached execution \d+ is used\.")
 
 
-def _duration(seconds):
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
 class ProgressHandler(logging.Handler):
-    """Writes a line per finished node to `stream`; warnings and above go on to `forward`."""
+    """Writes a line per finished node to `stream` (default: the user's channel, tinyface.console);
+    warnings and above go on to `forward`."""
 
     def __init__(self, node_ids, resolver_ids=(), stream=None, forward=None, clock=time.monotonic):
         super().__init__(level=logging.DEBUG)
         self.node_ids = list(node_ids)
         self.resolver_ids = set(resolver_ids)
-        self.stream = stream or sys.stdout
+        self.stream = stream
         self.forward = forward
         self.clock = clock
         self._node, self._started, self._cached = None, None, False
@@ -63,11 +60,15 @@ class ProgressHandler(logging.Handler):
         elif self._cached:
             what = "cached"
         else:
-            what = f"ran in {_duration(elapsed)}"
+            what = f"ran in {console.duration_text(elapsed)}"
         count = len(self.node_ids)
         digits = len(str(count))
-        self.stream.write(f"[{position:>{digits}}/{count}] {node + ' ':.<{self._width + 4}} {what}\n")
-        self.stream.flush()
+        line = f"[{position:>{digits}}/{count}] {node + ' ':.<{self._width + 4}} {what}"
+        if self.stream is None:
+            console.say(line)
+        else:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
 
 @contextlib.contextmanager

@@ -116,6 +116,7 @@ def mixed_bfloat16():
     keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.fixture(scope="session")
 def floor_model(tmp_path_factory, synthetic_faces):
     """The Evaluator's two floors as an exported model, once per session: SR by bicubic
     upsampling, and the mean shape of 300W-style face crops (synthetic faces cropped by the
@@ -149,3 +150,11 @@ def floor_model(tmp_path_factory, synthetic_faces):
                                    model_outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
         export.export_serving_model(network, str(folder), 128, 8)
     return str(folder)
+
+
+@pytest.fixture(autouse=True)
+def _home_under_tmp(tmp_path, monkeypatch):
+    """Commands called in tests keep their logs (<home>/logs) out of the checkout."""
+    from tinyface import home
+
+    monkeypatch.setenv(home.HOME_VARIABLE, str(tmp_path / "tinyface_home"))

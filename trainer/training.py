@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from trainer import precision
+from trainer import precision, training_curves, training_progress
 from trainer.training_config import TrainingConfig
 
 
@@ -89,9 +89,13 @@ def fit_training_model(model, train_dataset, train_steps, config: TrainingConfig
         logging.warning("training %d steps: rounded up to %d checkpoint intervals of %d steps",
                         train_steps, epochs, interval)
     # One "epoch" is one checkpoint interval, so a restart resumes exactly at the last checkpoint.
+    # Keras' own per-epoch lines (verbose=2) go to the log file; the user sees TrainingProgress'
+    # lines, written every few seconds whether or not the output is a terminal.
     callbacks = [
         keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch"),
         keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+        training_curves.CurveWriter(log_dir, epochs * interval),
+        training_progress.TrainingProgress(epochs * interval, config.batch_size),
     ]
     return model.fit(
         train_dataset,

@@ -13,6 +13,11 @@ GAN_LOSSES = ("vanilla", "lsgan", "wgan_gp")
 # Discriminator settings a run may override (the model preset's value where left unset).
 DISCRIMINATOR_NORMS = ("none", "group", "layer")
 DISCRIMINATOR_HEADS = ("global", "patch")
+# The settings only adversarial models read, and those whose empty value means "not used".
+ADVERSARIAL_SETTINGS = ("gan_loss", "adversarial_weight", "feature_weight", "gp_weight", "d_learning_rate",
+                        "discriminator_width", "discriminator_depth", "discriminator_norm", "discriminator_head")
+UNSET_MEANS_DEFAULT = ("perceptual_weights", "init_weights", "discriminator_width", "discriminator_depth",
+                       "discriminator_norm", "discriminator_head")
 CONFIG_KEY = "training_config"  # key of TrainingConfig.to_dict() in the Trainer's custom_config
 
 
@@ -76,6 +81,19 @@ class TrainingConfig:
         if self.discriminator_head not in ("", *DISCRIMINATOR_HEADS):
             raise ValueError(f"discriminator_head must be one of {DISCRIMINATOR_HEADS} (or empty), "
                              f"got {self.discriminator_head!r}")
+
+    def settings_in_use(self, adversarial):
+        """{name: value} of the settings this run's training reads: without the adversarial
+        ones for a model that has no discriminator (`adversarial`: model_registry.is_adversarial),
+        the gradient penalty without wgan_gp, lr_gamma without milestones, and the optional
+        files and discriminator overrides left unset."""
+        unused = set() if adversarial else set(ADVERSARIAL_SETTINGS)
+        if self.gan_loss != "wgan_gp":
+            unused.add("gp_weight")
+        if not self.lr_milestones:
+            unused.add("lr_gamma")
+        return {name: value for name, value in self.to_dict().items()
+                if name not in unused and not (name in UNSET_MEANS_DEFAULT and not value)}
 
     def discriminator_overrides(self):
         """{DiscriminatorConfig field: value} for the discriminator settings this run sets."""

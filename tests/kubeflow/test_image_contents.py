@@ -81,7 +81,7 @@ def test_every_executor_class_is_shipped(compiled):
         "kubeflow.components.validators.DistributionValidatorExecutor", "kubeflow.components.validators.DataGateExecutor",
         "components.pair_gen.executor.Executor", "kubeflow.components.trainer.Executor",
         "kubeflow.components.serving_model_baseline.Executor", "kubeflow.components.evaluator.Executor",
-        "kubeflow.components.infra_validator.Executor"}
+        "kubeflow.components.infra_validator.Executor", "components.served_model_pusher.executor.Executor"}
     for class_path in class_paths:
         assert import_utils.import_class_by_path(class_path), class_path
         if class_path in ours:

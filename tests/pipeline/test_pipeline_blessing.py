@@ -81,7 +81,19 @@ def test_blessed_push_then_regression_against_the_blessed_model(tmp_path, capsys
     assert _input_artifact_ids(store, first_eval, "baseline_model") == []
     (first_model,) = store.get_artifacts_by_type("Model")
 
-    # Run 2: a new candidate (more steps) that must beat the blessed model's PSNR by 50 dB.
+    # Run 2: the same data and settings. The Trainer is cached and the Evaluator blesses that
+    # model against itself; the Pusher does not push it again as a new version.
+    out = _run(tmp_path, capsys, home, data, steps=4, psnr_margin=0.1)
+    assert re.search(r"^\[ *\d+/12\] Trainer \.+ cached$", out, re.M)
+    assert "verdict: BLESSED" in out
+    assert f"not pushed: model already served as version {versions[0]} ({pushed})" in out
+    assert "pushed: " not in out.replace("not pushed: ", "")
+    assert _versions(serving_dir) == versions
+    rerun_report = re.search(r"^report: (.+)$", out, re.M).group(1)
+    with open(rerun_report) as f:
+        assert f"already served as version {versions[0]}" in f.read()
+
+    # Run 3: a new candidate (more steps) that must beat the blessed model's PSNR by 50 dB.
     out = _run(tmp_path, capsys, home, data, steps=6, psnr_margin=-50)
     assert re.search(r"^\[ *\d+/12\] PairGen \.+ cached$", out, re.M)          # the data half is reused
     assert re.search(r"^\[ *\d+/12\] Trainer \.+ ran in ", out, re.M)

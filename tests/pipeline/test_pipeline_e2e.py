@@ -5,17 +5,17 @@ re-run, a second span from the same distribution (compared with the first, passe
 darker third span (drift: the run stops before pairs are made).
 """
 
+import html
 import json
 import os
+import re
 
 import pytest
 import tensorflow as tf
 
-from tfx import v1 as tfx
-
 from pipeline import configs, local_runner, metadata_queries
 from trainer.training_config import paper_config
-from tinyface import features
+from tinyface import cli, features
 from tinyface.data import example_codec, synth
 from tinyface.data.image_io import MAX_IMAGE_PIXELS
 from tinyface.validation import data_report
@@ -141,23 +141,30 @@ def test_bad_records_are_reported_and_strict_mode_publishes_nothing(tmp_path, sy
     assert live == []  # the failed ingestion published no examples
 
 
-def test_schema_anomaly_stops_the_run_before_pairs(tmp_path, synthetic_faces):
+def test_schema_anomaly_stops_the_run_before_pairs_and_the_report_says_why(tmp_path, synthetic_faces, capsys):
     # A stricter schema than ours (only frontal faces allowed) makes real data anomalous.
     with open(configs.SCHEMA_FILE) as f:
         schema = f.read()
     strict_schema = tmp_path / "schema.pbtxt"
     strict_schema.write_text(schema.replace('  value: "semi_profile"\n  value: "profile"\n', ""))
     assert strict_schema.read_text() != schema
+    config = tmp_path / "strict.yaml"
+    config.write_text(f"validation:\n  schema_file: {strict_schema}\n")
 
     home = str(tmp_path / "home")
-    with pytest.raises(Exception, match=r"schema anomaly in (train|eval) split, feature pose_bucket: "
-                                        r"Unexpected string values"):
-        tfx_pipeline = local_runner.local_pipeline(
-            home=home, data_root=synthetic_faces(count=40, seed=7), dataset="synthetic",
-            schema_file=str(strict_schema))
-        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    status = cli.main(["run", "--config", str(config), "--data", synthetic_faces(count=40, seed=7),
+                       "--dataset", "synthetic", "--home", home])
+    out = capsys.readouterr().out
+    assert status == 1
+    reason = re.search(r"^run stopped at DataGate: (.+)$", out, re.M).group(1)
+    assert re.search(r"schema anomaly in (train|eval) split, feature pose_bucket: Unexpected string values", reason)
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     executions = metadata_queries.executions_by_node(store)
     assert executions["ExampleValidator"] == ["COMPLETE"]
     assert executions["DataGate"] == ["FAILED"]
     assert "PairGen" not in executions
+    # The stopped run has its report: the node that stopped it and why.
+    report = re.search(r"^report: (.+)$", out, re.M).group(1)
+    with open(report) as f:
+        page = f.read()
+    assert "The run stopped at DataGate</strong>" in page and html.escape(reason) in page

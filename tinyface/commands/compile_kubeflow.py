@@ -11,6 +11,8 @@ pipeline/configs.py's Kubeflow block and its TINYFACE_* environment variables.
 
 import argparse
 
+from tinyface import console
+
 
 def _option(text):
     name, sep, value = text.partition("=")
@@ -73,9 +75,9 @@ def run(args):
     settings = settings_from_args(args)
     compiled = runner.compile_pipeline(settings, args.out)
     parameters = compiled.spec.root.input_definitions.parameters
-    print(f"wrote {args.out}: {len(compiled.spec.root.dag.tasks)} tasks, image {settings.image}, "
+    console.say(f"wrote {args.out}: {len(compiled.spec.root.dag.tasks)} tasks, image {settings.image}, "
           f"pipeline root {compiled.spec.default_pipeline_root}")
-    print("runtime parameters: " + ", ".join(
+    console.say("runtime parameters: " + ", ".join(
         f"{name}={pipeline_spec.default_text(parameter) if parameter.HasField('default_value') else '(required)'}"
         for name, parameter in sorted(parameters.items())))
     return 0

@@ -15,8 +15,8 @@ value is NaN or infinite). Nothing is blessed or pushed: use `tinyface run` for 
 """
 
 import argparse
-import sys
 
+from tinyface import console
 from tinyface.commands.arguments import positive_int
 from tinyface.data.readers import READERS
 
@@ -55,12 +55,11 @@ def run(args):
         dataset=args.dataset or config.dataset, hr_size=configs.HR_SIZE, margin=config.crop_margin,
         pair_config=config.pair_config, batch_size=args.batch_size)
     if scores.skipped:
-        print(f"tinyface evaluate: skipped {len(scores.skipped)} bad records; first: {scores.skipped[0]}",
-              file=sys.stderr)
+        console.note(f"tinyface evaluate: skipped {len(scores.skipped)} bad records; first: {scores.skipped[0]}")
     scales = ", ".join(f"x{scale}" for scale in config.pair_config.degradation.scales)
-    print(f"{scores.faces} faces of {args.data} ({scales}) scored by {saved_model_dir} "
+    console.say(f"{scores.faces} faces of {args.data} ({scales}) scored by {saved_model_dir} "
           f"(PSNR/SSIM on Y, scale px shaved; NME by outer eye corners):")
-    print(summary.format_slice_table(summary.rows_by_slice(scores.by_slice)))
+    console.say(summary.format_slice_table(summary.rows_by_slice(scores.by_slice)))
     if args.json:
         with open(args.json, "w") as f:
             f.write(folder_evaluation.scores_json(scores) + "\n")

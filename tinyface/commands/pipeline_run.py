@@ -5,7 +5,9 @@ With no arguments it makes the embedded synthetic dataset (once; then cached) an
 
 import dataclasses
 import os
+import traceback
 
+from tinyface import console
 from tinyface.data.readers import READERS
 
 
@@ -31,6 +33,7 @@ def run(args):
     from tinyface.data import synth_cache
     from tinyface.reporting import run_lineage
     from tinyface.validation import data_report
+    from trainer.training_progress import PROGRESS_EVERY_SECONDS
 
     home = args.home or configs.HOME
     config = load_run_config(args.config) if args.config else RunConfig()
@@ -41,15 +44,30 @@ def run(args):
         synth_cache.default_dataset(resolved_data_root(config, home), count=config.synth_count,
                                     seed=config.synth_seed)
         config = dataclasses.replace(config, dataset=config.dataset or "synthetic")
-    local_runner.run(config, home=home, show_progress=True)
+    # The first node line takes a minute (TensorFlow, Beam and ingestion start): say what comes.
+    console.say(f"running pipeline {configs.PIPELINE_NAME} on {resolved_data_root(config, home)}: "
+                f"a line per node as it finishes, training progress every {PROGRESS_EVERY_SECONDS} s")
+    stopped = None
+    try:
+        local_runner.run(config, home=home, show_progress=True)
+    except Exception as error:  # pylint: disable=broad-except
+        # A failed node stops the run (the data gate on bad data): say where and why, and still
+        # write the report. The traceback goes to the log with the libraries' output.
+        traceback.print_exc()
+        stopped = error
     store = metadata_queries.open_store(local_runner.metadata_path(home))
-    report = metadata_queries.latest_artifact(store, "tinyface.DataReport")
-    if report is not None:
-        with open(os.path.join(report.uri, data_report.REPORT_TEXT)) as f:
-            print(f.read())
-    _print_evaluation(run_lineage.latest_run(store))
-    _write_report(store, home)
-    return 0
+    lineage = run_lineage.latest_run(store)
+    reason = (str(stopped).strip() or type(stopped).__name__) if stopped is not None else None
+    if stopped is not None:
+        if lineage is None or lineage.stopped_at is None:
+            raise stopped    # no node of a new run failed: not a stopped run but a broken one
+        console.say(f"run stopped at {lineage.stopped_at}: {reason}")
+    if lineage is not None and lineage.data_report is not None:
+        with open(os.path.join(lineage.data_report.uri, data_report.REPORT_TEXT)) as f:
+            console.say(f.read())
+    _print_evaluation(lineage)
+    _write_report(store, home, reason)
+    return 1 if stopped is not None else 0
 
 
 def _print_evaluation(lineage):
@@ -61,19 +79,24 @@ def _print_evaluation(lineage):
 
     if lineage is None or lineage.model is None:
         return
-    print(f"trained model (SavedModel): {lineage.serving_model_dir()}")
+    console.say(f"trained model (SavedModel): {lineage.serving_model_dir()}")
     if lineage.evaluation is None or lineage.blessed is None:
         return
-    print("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
-    print(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
-    print("verdict: " + ("BLESSED" if lineage.blessed else "NOT BLESSED (must beat bicubic by the configured "
+    console.say("evaluation on the eval split (PSNR/SSIM on Y, 8 px shaved; NME by outer eye corners):")
+    console.say(slice_table(tfma.load_eval_result(lineage.evaluation.uri)))
+    console.say("verdict: " + ("BLESSED" if lineage.blessed else "NOT BLESSED (must beat bicubic by the configured "
                                                           "margin and the mean shape on every slice)"))
     if lineage.blessed and lineage.pushed_destination:
-        print(f"pushed: {lineage.pushed_destination}")
+        console.say(f"pushed: {lineage.pushed_destination}")
+    elif lineage.blessed and lineage.already_served:
+        version, folder = lineage.already_served
+        console.say(f"not pushed: model already served as version {version} ({folder})")
 
 
-def _write_report(store, home):
-    """The latest run's HTML report (tables, verdict, picture of eval faces) under <home>/reports."""
+def _write_report(store, home, stop_reason=None):
+    """The latest run's HTML report (verdict, charts, tables, eval faces; where and why a stopped
+    run stopped) under <home>/reports."""
     from tinyface.reporting import run_report
 
-    print(f"report: {run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR))}")
+    path = run_report.write_report(store, os.path.join(home, run_report.REPORTS_DIR), stop_reason=stop_reason)
+    console.say(f"report: {path}")

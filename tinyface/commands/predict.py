@@ -25,7 +25,7 @@ photo <name>_landmarks.png (every face's landmarks drawn on the photo); predicti
 import argparse
 import os
 
-from tinyface import photo_faces
+from tinyface import console, photo_faces
 from tinyface.commands.arguments import positive_int
 
 
@@ -83,7 +83,7 @@ def run(args):
     records = prediction.predict_files(model, args.images, args.out, batch_size=args.batch_size,
                                        faces=args.faces, boxes=args.box, margin=configs.CROP_MARGIN)
     for record in records:
-        print(f"{record['input']}: {_outcome(record, args.out)}")
+        console.say(f"{record['input']}: {_outcome(record, args.out)}")
     return 0
 
 

@@ -18,6 +18,7 @@ import os
 import tempfile
 import warnings
 
+from tinyface import console
 from tinyface.commands import compile_kubeflow
 
 
@@ -55,7 +56,7 @@ def run(args):
         spec = pipeline_spec.read(package)
         parameters = _parameters(args.param, spec, package)
         scheduled = _schedule(args, package, spec, parameters)
-    print(f"scheduled {args.name or configs.KUBEFLOW_RECURRING_RUN} ({scheduled.cron}): recurring run "
+    console.say(f"scheduled {args.name or configs.KUBEFLOW_RECURRING_RUN} ({scheduled.cron}): recurring run "
           f"{scheduled.recurring_run_id} of pipeline {scheduled.pipeline_id} version {scheduled.version_id} "
           f"in experiment {scheduled.experiment_id}"
           + (f"; replaced {', '.join(scheduled.replaced)}" if scheduled.replaced else ""))

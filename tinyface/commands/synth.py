@@ -8,6 +8,7 @@ Options start from --preset (default: "default"); each flag given overrides one 
 import dataclasses
 import time
 
+from tinyface import console
 from tinyface.data import synth
 
 # flag -> SynthOptions field, for the single-value overrides.
@@ -60,7 +61,7 @@ def run(args):
     start = time.perf_counter()
     summary = synth.generate_dataset(args.out, args.count, seed=args.seed, options=options, subset=args.subset)
     seconds = time.perf_counter() - start
-    print(f"wrote {summary['count']} faces to {summary['out_dir']} (preset {args.preset}, seed {args.seed}): "
+    console.say(f"wrote {summary['count']} faces to {summary['out_dir']} (preset {args.preset}, seed {args.seed}): "
           f"mean |yaw| {summary['mean_abs_yaw']:.1f} deg, occluded {summary['occluded']}, "
           f"blurred {summary['blurred']}, {seconds:.1f} s")
     return 0

@@ -3,8 +3,7 @@
 Exit status 0 when the data passes, 1 when it does not (so a scheduler can gate on it).
 """
 
-import sys
-
+from tinyface import console
 from tinyface.data.readers import READERS
 
 
@@ -31,9 +30,9 @@ def run(args):
         baseline_root=args.baseline_data, baseline_format=args.baseline_format, dataset=args.dataset,
         hr_size=configs.HR_SIZE, margin=configs.CROP_MARGIN, strict=args.strict)
     if args.strict and report.ingestion.strict_failure():
-        print(f"tinyface validate: {report.ingestion.strict_failure()}", file=sys.stderr)
+        console.note(f"tinyface validate: {report.ingestion.strict_failure()}")
         return 1
-    print(report.to_text())
+    console.say(report.to_text())
     if args.json:
         with open(args.json, "w") as f:
             f.write(report.to_json() + "\n")

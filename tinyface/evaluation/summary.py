@@ -54,6 +54,8 @@ class Evaluation:
     baseline: Optional[List[SliceRow]]   # None when the run had no blessed model to compare with
     failed_checks: List[FailedCheck]
     validation_ok: bool                  # TFMA's own verdict on the thresholds
+    # {metric: (lower, upper)}: the fixed bounds a slice's value had to meet (None: no bound).
+    value_bounds: Dict[str, Tuple[Optional[float], Optional[float]]] = dataclasses.field(default_factory=dict)
 
 
 def slice_name(slice_key):
@@ -137,6 +139,26 @@ def _requirement(threshold):
     return " and ".join(parts)
 
 
+def value_bounds(eval_config):
+    """{metric: (lower, upper)} of the value thresholds of a tfma EvalConfig (global or per
+    slice; ours are the same on every slice)."""
+    bounds = {}
+
+    def add(name, threshold):
+        if threshold.HasField("value_threshold"):
+            value = threshold.value_threshold
+            bounds[name] = (value.lower_bound.value if value.HasField("lower_bound") else None,
+                            value.upper_bound.value if value.HasField("upper_bound") else None)
+
+    for spec in eval_config.metrics_specs:
+        for name, threshold in spec.thresholds.items():
+            add(name, threshold)
+        for name, per_slice in spec.per_slice_thresholds.items():
+            for entry in per_slice.thresholds:
+                add(name, entry.threshold)
+    return bounds
+
+
 def load_evaluation(output_path):
     """The Evaluation in a TFMA output folder (the Evaluator's ModelEvaluation artifact).
 
@@ -154,4 +176,4 @@ def load_evaluation(output_path):
                 if baseline_name is not None else None)
     validation = tfma.load_validation_result(output_path)
     return Evaluation(candidate=candidate, baseline=baseline, failed_checks=failed_checks(validation),
-                      validation_ok=validation.validation_ok)
+                      validation_ok=validation.validation_ok, value_bounds=value_bounds(config))

@@ -101,3 +101,45 @@ def _true_landmarks(pair):
     if example_codec.scalar(pair, features.HAS_LANDMARKS_68, 0) != 1:
         return np.full((_NUM_POINTS, 2), np.nan)
     return np.asarray(pair[features.LANDMARKS_68], dtype=np.float64).reshape(_NUM_POINTS, 2)
+
+
+def slice_value(pair, feature):
+    """A pair's value of a slicing feature as text, the way TFMA's slice keys print it."""
+    value = example_codec.scalar(pair, feature)
+    return value.decode("utf-8") if isinstance(value, bytes) else (None if value is None else str(value))
+
+
+def worst_and_best(pairs, quality, slice_keys, slice_name):
+    """[(label, face index)] choosing, for each slice, its worst and its best face by
+    `quality` (per face, higher is better; NaN faces are never chosen).
+
+    slice_keys: TFMA slice keys, () for overall, else ((feature, value), ...). A slice holding
+    every face that overall holds shows nothing overall does not (a dataset or scale slice of a
+    one-dataset, one-scale run) and is left out; a slice of one face shows it once.
+    slice_name(key) names a slice in the labels.
+    """
+    quality = np.asarray(quality, dtype=np.float64)
+    scored = [i for i in range(len(pairs)) if np.isfinite(quality[i])]
+    chosen = []
+    for key in slice_keys:
+        members = [i for i in scored
+                   if all(slice_value(pairs[i], feature) == str(value) for feature, value in key)]
+        if not members or (key and len(members) == len(scored)):
+            continue
+        worst = min(members, key=lambda i: quality[i])
+        best = max(members, key=lambda i: quality[i])
+        name = slice_name(key)
+        if worst == best:
+            chosen.append((f"only face of {name}", worst))
+        else:
+            chosen.extend([(f"worst of {name}", worst), (f"best of {name}", best)])
+    return chosen
+
+
+def select(samples, indices):
+    """The EvalSamples of the faces at `indices` (repeats allowed), in that order."""
+    indices = list(indices)
+    return EvalSamples(
+        pairs=tuple(samples.pairs[i] for i in indices),
+        **{field.name: getattr(samples, field.name)[indices]
+           for field in dataclasses.fields(EvalSamples) if field.name != "pairs"})

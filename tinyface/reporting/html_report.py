@@ -1,10 +1,12 @@
 """The run report as one self-contained HTML page (inline CSS, no scripts, nothing fetched).
 
-It shows, for one pipeline run: the verdict and where the model was pushed, the evaluated model
-and its training settings, the evaluation by slice (the candidate's metrics next to the floors
-it must beat and, when there was one, the baseline model's), the blessing checks that failed,
-the picture of eval faces (linked by a relative path, so the report folder can be moved or
-served as a whole) and the state of every node of the run.
+It shows, for one pipeline run: where and why it stopped (when a node failed), the verdict and
+where the model was pushed (or the version already serving it), the evaluated model and the
+training settings it uses, its training curves, the evaluation by slice as a chart and as a
+table (the candidate's metrics next to the floors it must beat and, when there was one, the
+baseline model's), the blessing checks that failed, the worst and best eval faces of each slice
+(pictures linked by relative paths, so the report folder can be moved or served as a whole) and
+the state of every node of the run.
 
 Every metric cell carries its exact value and origin in data-* attributes (data-model,
 data-metric, data-value), so the page can be checked, or scraped, without parsing the
@@ -63,7 +65,12 @@ td.fail { background: #fbd5d5; }
 .blessed { background: #d4f4d4; } .not-blessed { background: #fbd5d5; } .no-verdict { background: #eee; }
 .note { color: #555; max-width: 60em; }
 img.samples { image-rendering: pixelated; width: 100%; max-width: 1064px; }
+img.chart { max-width: 100%; }
+.stopped { background: #fbd5d5; padding: 0.6em 1em; max-width: 60em; }
+.stopped pre { white-space: pre-wrap; margin: 0.4em 0 0; }
 """
+# The ReportContent fields that hold a picture's path relative to the page.
+PICTURE_FIELDS = ("curves_png", "slices_png", "samples_png")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,14 +80,19 @@ class ReportContent:
     run_id: str                                   # the pipeline run's id
     run_started: Optional[datetime.datetime]
     node_states: Sequence[Tuple[str, str]] = ()   # (node id, execution state)
+    stopped_at: Optional[str] = None              # the node whose failure stopped the run
+    stop_reason: Optional[str] = None             # its error, as the run reported it
     model_dir: Optional[str] = None               # the evaluated SavedModel
     baseline_model_dir: Optional[str] = None
-    training_config: Mapping = dataclasses.field(default_factory=dict)  # the Trainer's custom_config
+    training_config: Mapping = dataclasses.field(default_factory=dict)  # the settings the model uses
     train_steps: Optional[int] = None
     evaluation: Optional[summary.Evaluation] = None
     blessed: Optional[bool] = None
     pushed_to: Optional[str] = None
-    samples_png: Optional[str] = None             # the grid's path relative to the page
+    already_served: Optional[Tuple[int, str]] = None  # (version, folder) serving it: not pushed again
+    curves_png: Optional[str] = None              # pictures: paths relative to the page
+    slices_png: Optional[str] = None
+    samples_png: Optional[str] = None
     samples_note: str = ""                        # what the grid shows
     generated: Optional[datetime.datetime] = None
 
@@ -94,9 +106,13 @@ def render_html(content):
         f"<title>{_text(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_text(title)}</h1>",
         _run_facts(content),
+        _stopped(content),
         _verdict(content),
         _model(content),
-        _evaluation(content.evaluation),
+        _picture("Training curves", content.curves_png, "chart", "training curves of every loss term",
+                 "Every loss term over the training steps: the training running mean (since the "
+                 "last checkpoint) as a line, the validation figure at each checkpoint as dots."),
+        _evaluation(content),
         _samples(content),
         _node_states(content.node_states),
         "</body></html>",
@@ -113,6 +129,14 @@ def _run_facts(content):
     return _key_value_table(facts)
 
 
+def _stopped(content):
+    if not content.stopped_at:
+        return ""
+    reason = f"<pre>{_text(content.stop_reason)}</pre>" if content.stop_reason else ""
+    return (f'<div class="stopped"><strong>The run stopped at {_text(content.stopped_at)}</strong>: that '
+            f"node failed and nothing after it ran.{reason}</div>")
+
+
 def _verdict(content):
     if content.blessed is None:
         verdict = '<p class="verdict no-verdict">no verdict: this run did not evaluate a model</p>'
@@ -125,6 +149,10 @@ def _verdict(content):
                    "configured margins; the checks it failed are listed under the table.</p>")
     if content.pushed_to:
         pushed = f"<p>pushed to <code>{_text(content.pushed_to)}</code></p>"
+    elif content.blessed and content.already_served:
+        version, folder = content.already_served
+        pushed = (f"<p>not pushed: the model is already served as version {version} "
+                  f"(<code>{_text(folder)}</code>)</p>")
     elif content.blessed is not None:
         pushed = "<p>not pushed (only a blessed model is pushed)</p>"
     else:
@@ -141,7 +169,8 @@ def _model(content):
     if content.train_steps is not None:
         facts.append(("training steps", str(content.train_steps)))
     facts.extend(_flatten(content.training_config))
-    return "<h2>Model</h2>" + _key_value_table(facts)
+    return ('<h2>Model</h2><p class="note">The training settings this model uses.</p>'
+            + _key_value_table(facts))
 
 
 def _flatten(mapping, prefix=""):
@@ -155,9 +184,14 @@ def _flatten(mapping, prefix=""):
     return items
 
 
-def _evaluation(evaluation):
+def _evaluation(content):
+    evaluation = content.evaluation
     if evaluation is None:
         return "<h2>Evaluation</h2><p>This run produced no model evaluation (see the node states below).</p>"
+    chart = _picture(None, content.slices_png, "chart", "PSNR-Y gain and NME by slice against the floors",
+                     "By slice, the model's PSNR-Y gain over bicubic and its NME (bars; red: failed a "
+                     "blessing check) against the floors (the minimum gain; the mean shape's NME) and, "
+                     "when there was one, the last blessed model (diamonds).")
     columns = CANDIDATE_COLUMNS + (BASELINE_COLUMNS if evaluation.baseline is not None else ())
     rows = {CANDIDATE: {row.key: row for row in evaluation.candidate},
             BASELINE: {row.key: row for row in evaluation.baseline or ()}}
@@ -192,7 +226,7 @@ def _evaluation(evaluation):
             "normalised by the outer eye corners. The floors are computed on the same examples: "
             "bicubic upsampling of the LR input, and the slice's mean shape predicted for every face. "
             "Red cells failed a blessing check (hover for the requirement).</p>")
-    return ("<h2>Evaluation</h2>" + note + "<table>" + header + "".join(body) + "</table>"
+    return ("<h2>Evaluation</h2>" + chart + note + "<table>" + header + "".join(body) + "</table>"
             + _failed_checks(evaluation))
 
 
@@ -214,11 +248,18 @@ def _check_text(check):
 
 
 def _samples(content):
-    if not content.samples_png:
+    return _picture("Eval faces", content.samples_png, "samples", "eval faces: LR, bicubic, SR, HR",
+                    content.samples_note)
+
+
+def _picture(title, path, css_class, alt, note):
+    """A picture (linked to itself, full size) under an optional heading, with its note."""
+    if not path:
         return ""
-    note = f'<p class="note">{_text(content.samples_note)}</p>' if content.samples_note else ""
-    return (f'<h2>Eval faces</h2>{note}<a href="{_text(content.samples_png)}">'
-            f'<img class="samples" src="{_text(content.samples_png)}" alt="eval faces: LR, bicubic, SR, HR"></a>')
+    heading = f"<h2>{_text(title)}</h2>" if title else ""
+    note = f'<p class="note">{_text(note)}</p>' if note else ""
+    return (f'{heading}{note}<a href="{_text(path)}">'
+            f'<img class="{css_class}" src="{_text(path)}" alt="{_text(alt)}"></a>')
 
 
 def _node_states(node_states):

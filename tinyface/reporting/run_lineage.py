@@ -21,6 +21,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types import standard_component_specs as keys
 from tfx.utils import path_utils
 
+from components.served_model_pusher.executor import ALREADY_SERVED_PATH_PROPERTY, ALREADY_SERVED_VERSION_PROPERTY
 from pipeline import metadata_queries
 
 # The Evaluator's default when its `example_splits` is not set (tfx.components.evaluator.executor).
@@ -35,6 +36,9 @@ _TRAIN_ARGS = keys.TRAIN_ARGS_KEY
 _EXAMPLE_SPLITS = keys.EXAMPLE_SPLITS_KEY
 # Executions whose outputs exist: completed now, or served from the cache of an earlier run.
 _PUBLISHED = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+_FAILED = metadata_store_pb2.Execution.State.Name(metadata_store_pb2.Execution.FAILED)
+# The DataGate's report type (components/artifacts.py), by name: its class needs not be importable.
+_DATA_REPORT_TYPE = "tinyface.DataReport"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +62,13 @@ class RunLineage:
     pushed_model: Optional[object] = None        # PushedModel written after that blessing
     training_config: Dict = dataclasses.field(default_factory=dict)  # the Trainer's custom_config
     train_steps: Optional[int] = None
+    model_run: Optional[object] = None           # ModelRun: the Trainer's logs (TensorBoard, curves)
+    data_report: Optional[object] = None         # tinyface.DataReport of this run's DataGate
+
+    @property
+    def stopped_at(self):
+        """The node whose execution failed and stopped the run; None when none failed."""
+        return next((node for node, state in self.node_states if state == _FAILED), None)
 
     @property
     def blessed(self):
@@ -73,6 +84,15 @@ class RunLineage:
         if self.pushed_model is None or self.pushed_model.get_int_custom_property(PUSHED_PROPERTY) != 1:
             return None
         return self.pushed_model.get_string_custom_property(PUSHED_DESTINATION_PROPERTY) or None
+
+    @property
+    def already_served(self):
+        """(version, folder) TF Serving already served this run's model from, so the Pusher did
+        not push it again (components/served_model_pusher); None otherwise."""
+        if self.pushed_model is None or not self.pushed_model.has_custom_property(ALREADY_SERVED_VERSION_PROPERTY):
+            return None
+        return (self.pushed_model.get_int_custom_property(ALREADY_SERVED_VERSION_PROPERTY),
+                self.pushed_model.get_string_custom_property(ALREADY_SERVED_PATH_PROPERTY))
 
     def serving_model_dir(self, model=None):
         """The SavedModel folder inside a Model artifact (the candidate's by default)."""
@@ -106,8 +126,18 @@ def latest_run(store):
     published = _with_events(store, [e for e in executions if e.last_known_state in _PUBLISHED])
     artifacts = _artifacts(store, published)
 
+    gate = _producer_of_type(published, artifacts, _DATA_REPORT_TYPE)
+    if gate is not None:
+        lineage["data_report"] = next(_single(gate.outputs, key, artifacts) for key in gate.outputs
+                                      if artifacts[gate.outputs[key][-1]][1].name == _DATA_REPORT_TYPE)
     evaluator = _producer_of_type(published, artifacts, standard_artifacts.ModelEvaluation.TYPE_NAME)
     if evaluator is None:
+        # No evaluation (the run stopped before or at the Evaluator): still the trained model
+        # and its curves, when the Trainer got that far.
+        trainer = _producer_of_type(published, artifacts, standard_artifacts.Model.TYPE_NAME)
+        if trainer is not None:
+            lineage.update(_trainer_facts(trainer, artifacts),
+                           model=_single(trainer.outputs, keys.MODEL_KEY, artifacts))
         return RunLineage(**lineage)
     evaluation = _single(evaluator.outputs, keys.EVALUATION_KEY, artifacts)
     blessing = _single(evaluator.outputs, keys.BLESSING_KEY, artifacts)
@@ -117,9 +147,9 @@ def latest_run(store):
     trainer = next((e for e in published if model is not None
                     and model.id in e.outputs.get(keys.MODEL_KEY, ())), None)
     splits = _json_property(evaluator.execution, _EXAMPLE_SPLITS) or [DEFAULT_EVAL_SPLIT]
-    train_args = _json_property(trainer.execution, _TRAIN_ARGS) if trainer else None
     return RunLineage(
         **lineage,
+        **(_trainer_facts(trainer, artifacts) if trainer else {}),
         model=model,
         baseline_model=_single(evaluator.inputs, keys.BASELINE_MODEL_KEY, artifacts),
         examples=_single(evaluator.inputs, keys.EXAMPLES_KEY, artifacts),
@@ -127,9 +157,15 @@ def latest_run(store):
         evaluation=evaluation,
         blessing=blessing,
         pushed_model=_single(pusher.outputs, keys.PUSHED_MODEL_KEY, artifacts) if pusher else None,
-        training_config=(_json_property(trainer.execution, _CUSTOM_CONFIG) or {}) if trainer else {},
-        train_steps=(train_args or {}).get("num_steps"),
     )
+
+
+def _trainer_facts(trainer, artifacts):
+    """The RunLineage fields a Trainer execution gives: its settings, steps and logs."""
+    train_args = _json_property(trainer.execution, _TRAIN_ARGS) or {}
+    return dict(training_config=_json_property(trainer.execution, _CUSTOM_CONFIG) or {},
+                train_steps=train_args.get("num_steps"),
+                model_run=_single(trainer.outputs, keys.MODEL_RUN_KEY, artifacts))
 
 
 def _with_events(store, executions):

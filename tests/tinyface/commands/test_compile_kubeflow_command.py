@@ -23,7 +23,8 @@ def test_writes_the_spec_and_says_what_it_holds(tmp_path, capsys, monkeypatch):
                      "--data-root", "/mnt/faces", "--beam-runner", "DataflowRunner",
                      "--beam-option", "project=tf-proj", "--beam-option", "region=us-central1",
                      "--beam-option", "temp_location=gs://b/tmp", "--no-infra-validation"]) == 0
-    printed = capsys.readouterr().out.splitlines()
+    log_line, *printed = capsys.readouterr().out.splitlines()
+    assert log_line.startswith("log: ")   # where the libraries' output went
     assert printed[0] == (f"wrote {out}: 12 tasks, image reg/tinyface-pipeline:3, "
                           f"pipeline root {ROOT}/pipelines/{configs.PIPELINE_NAME}")
     assert printed[1].startswith('runtime parameters: data_root="/mnt/faces", max_nme_ratio_to_mean_shape=1.0')

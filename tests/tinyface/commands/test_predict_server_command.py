@@ -195,7 +195,8 @@ def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest
     out = tmp_path / "out"
     capsys.readouterr()
     assert cli.main(["predict", "--server", url, "--out", str(out), PHOTO]) == 0
-    assert capsys.readouterr().out == f"{PHOTO}: 1 face (detector); wrote {out / '1_landmarks.png'}\n"
+    log_line, printed = capsys.readouterr().out.split("\n", 1)
+    assert log_line.startswith("log: ") and printed == f"{PHOTO}: 1 face (detector); wrote {out / '1_landmarks.png'}\n"
     report = json.loads((out / prediction.PREDICTIONS_JSON).read_text())
     local = json.loads((local_prediction / prediction.PREDICTIONS_JSON).read_text())
     assert (report["server"], report["model_name"], report["model_version"]) == (url, MODEL_NAME, VERSION)

@@ -1,7 +1,9 @@
 import json
 import os
+import subprocess
+import sys
 
-from tinyface import cli
+from tinyface import cli, home
 
 
 def test_validate_real_300w_photos_passes_and_writes_json(real_faces, tmp_path, capsys):
@@ -52,3 +54,25 @@ def test_empty_folder_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert err == f"tinyface validate: error: {tmp_path}: no 300w annotations found"
+
+
+def test_output_captured_to_a_file_is_the_report_alone(real_faces, tmp_path):
+    # As a CI log sees it: a fresh process, stdout and stderr into one file. TensorFlow's CUDA
+    # factory errors and TFDV's deprecation warnings go to the log whose path comes first.
+    captured = tmp_path / "output.txt"
+    report = tmp_path / "report.json"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    with open(captured, "w") as output:
+        status = subprocess.run(
+            [sys.executable, "-m", "tinyface.cli", "validate", "--data",
+             os.path.join(real_faces, "superviseddescent_ibug_lfpw_trainset"), "--json", str(report)],
+            stdout=output, stderr=subprocess.STDOUT, env=env, timeout=600).returncode
+    log_line, *lines = captured.read_text().splitlines()
+    assert status == 0, lines
+    log = log_line.removeprefix("log: ").split(" (")[0]
+    assert log.startswith(env[home.HOME_VARIABLE]) and os.path.isfile(log)
+    # The report, nothing else: its title, then its indented lines.
+    assert lines[0].startswith("data report for ") and all(line.startswith("  ") for line in lines[1:]), lines
+    assert "  verdict: PASS" in lines
+    with open(log) as f:
+        assert "deprecated" in f.read()        # TFDV's warnings were there, and were kept

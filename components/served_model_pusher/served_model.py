@@ -1,0 +1,40 @@
+"""Is a SavedModel what TF Serving already serves? Compared by content, file by file.
+
+TFX's Pusher copies the Trainer's SavedModel folder as it is into base/<version>/, so the
+model served as version N is byte for byte the candidate exactly when they are the same model
+(the Model artifact of a cached Trainer, or an identical retraining). Comparing contents needs
+no record of past pushes that could be lost or disagree with the folder TF Serving reads.
+"""
+
+import hashlib
+import os
+
+from tfx.dsl.io import fileio
+
+from kubeflow.components.serving_model_baseline import newest_served_version
+
+_CHUNK = 1 << 20
+
+
+def folder_digest(root):
+    """sha256 over every file's path relative to `root` and its bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for directory, _, files in sorted(fileio.walk(root)):
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            digest.update(os.path.relpath(path, root).encode() + b"\0")
+            with fileio.open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(_CHUNK), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def served_version_of(model_dir, serving_dir):
+    """(version, folder) when the version TF Serving serves from `serving_dir` (the highest)
+    holds exactly the SavedModel in `model_dir`; None otherwise (nothing served, or another model)."""
+    served = newest_served_version(serving_dir)
+    if served is None:
+        return None
+    version, folder = served
+    return (version, folder) if folder_digest(folder) == folder_digest(model_dir) else None
