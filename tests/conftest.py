@@ -158,3 +158,14 @@ def _home_under_tmp(tmp_path, monkeypatch):
     from tinyface import home
 
     monkeypatch.setenv(home.HOME_VARIABLE, str(tmp_path / "tinyface_home"))
+
+
+@pytest.fixture
+def command_stdout(capsys):
+    """stdout of a `tinyface` command called in-process, less its first line (where the
+    libraries' log went, which every command prints first and which is checked here)."""
+    def read():
+        log_line, _, printed = capsys.readouterr().out.partition("\n")
+        assert log_line.startswith("log: "), log_line
+        return printed
+    return read

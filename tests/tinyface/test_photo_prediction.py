@@ -116,24 +116,24 @@ def test_a_pts_beside_the_photo_gives_its_face(model, tmp_path):
     assert _share_inside(face["landmarks_image"], face["face_box"], slack=0.05) >= 0.95
 
 
-def test_a_photo_without_faces_says_so_in_one_line(exported_model, tmp_path, capsys):
+def test_a_photo_without_faces_says_so_in_one_line(exported_model, tmp_path, command_stdout):
     sky = np.tile(np.linspace(80, 220, 400, dtype=np.uint8)[:, None, None], (1, 300, 3))
     Image.fromarray(sky).save(tmp_path / "sky.png")
     out = tmp_path / "out"
     assert cli.main(["predict", "--model", exported_model, "--out", str(out), str(tmp_path / "sky.png")]) == 0
-    assert capsys.readouterr().out == (f"{tmp_path / 'sky.png'}: no face found (OpenCV's frontal-face detector "
+    assert command_stdout() == (f"{tmp_path / 'sky.png'}: no face found (OpenCV's frontal-face detector "
                                        f"finds upright faces of 24 px or more; give --box x,y,w,h, or --faces "
                                        f"whole for a face crop)\n")
     (record,) = json.loads((out / prediction.PREDICTIONS_JSON).read_text())["images"]
     assert record["faces"] == [] and record["image_with_landmarks"] is None
 
 
-def test_detection_and_box_through_the_command(exported_model, tmp_path, capsys):
+def test_detection_and_box_through_the_command(exported_model, tmp_path, command_stdout):
     out = tmp_path / "out"
     assert cli.main(["predict", "--model", exported_model, "--out", str(out), PHOTO]) == 0
-    assert capsys.readouterr().out == f"{PHOTO}: 3 faces (detector); wrote {out / '2008_001322_landmarks.png'}\n"
+    assert command_stdout() == f"{PHOTO}: 3 faces (detector); wrote {out / '2008_001322_landmarks.png'}\n"
     assert cli.main(["predict", "--model", exported_model, "--out", str(out), "--box", "10,20,60,60", PHOTO]) == 0
-    assert capsys.readouterr().out == f"{PHOTO}: 1 face (box); wrote {out / '2008_001322_landmarks.png'}\n"
+    assert command_stdout() == f"{PHOTO}: 1 face (box); wrote {out / '2008_001322_landmarks.png'}\n"
     assert sorted(os.listdir(out))[:3] == ["2008_001322_face0_sr.png", "2008_001322_face0_sr_clean.png",
                                            "2008_001322_face1_sr.png"]
 

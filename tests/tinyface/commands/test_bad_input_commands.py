@@ -62,7 +62,8 @@ def test_run_config_with_a_bad_value_is_one_line_before_anything_runs(tmp_path, 
     home = tmp_path / "home"
     assert cli.main(["run", "--config", str(config), "--home", str(home)]) == 2
     assert capsys.readouterr().err == f"tinyface run: error: {config}:{line}: {problem}\n"
-    assert not home.exists()  # nothing started, nothing half-written
+    # Nothing started, nothing half-written: the home holds only the command's log.
+    assert [path.name for path in home.iterdir()] == ["logs"]
 
 
 @pytest.mark.parametrize("arguments, message", [

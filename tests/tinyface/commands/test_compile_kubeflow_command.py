@@ -16,15 +16,14 @@ def _args(executors, task):
     return executors[f"{task}_executor"]["container"]["args"]
 
 
-def test_writes_the_spec_and_says_what_it_holds(tmp_path, capsys, monkeypatch):
+def test_writes_the_spec_and_says_what_it_holds(tmp_path, command_stdout, monkeypatch):
     monkeypatch.setattr(configs, "KUBEFLOW_ROOT", ROOT)           # as TINYFACE_KUBEFLOW_ROOT would
     out = str(tmp_path / "tinyface.yaml")
     assert cli.main(["compile-kubeflow", "--out", out, "--image", "reg/tinyface-pipeline:3",
                      "--data-root", "/mnt/faces", "--beam-runner", "DataflowRunner",
                      "--beam-option", "project=tf-proj", "--beam-option", "region=us-central1",
                      "--beam-option", "temp_location=gs://b/tmp", "--no-infra-validation"]) == 0
-    log_line, *printed = capsys.readouterr().out.splitlines()
-    assert log_line.startswith("log: ")   # where the libraries' output went
+    printed = command_stdout().splitlines()
     assert printed[0] == (f"wrote {out}: 12 tasks, image reg/tinyface-pipeline:3, "
                           f"pipeline root {ROOT}/pipelines/{configs.PIPELINE_NAME}")
     assert printed[1].startswith('runtime parameters: data_root="/mnt/faces", max_nme_ratio_to_mean_shape=1.0')

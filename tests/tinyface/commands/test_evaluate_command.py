@@ -17,13 +17,13 @@ def folder(synthetic_faces):
     return synthetic_faces(count=12, seed=3)
 
 
-def test_prints_the_run_table_and_writes_the_json(exported_model, folder, tmp_path, capsys):
+def test_prints_the_run_table_and_writes_the_json(exported_model, folder, tmp_path, command_stdout):
     out = tmp_path / "scores.json"
     assert cli.main(["evaluate", "--model", exported_model, "--data", folder, "--json", str(out)]) == 0
     loaded, saved_model_dir, _ = open_saved_model(exported_model)
     expected = folder_evaluation.evaluate_folder(folder_evaluation.example_predictor(loaded, saved_model_dir),
                                                  folder, configs.EVAL_SLICE_FEATURES)
-    printed = capsys.readouterr().out
+    printed = command_stdout()
     assert printed.startswith(f"12 faces of {folder} (x8) scored by {exported_model} ")
     assert summary.format_slice_table(summary.rows_by_slice(expected.by_slice)) in printed
     assert json.loads(out.read_text()) == json.loads(folder_evaluation.scores_json(expected))

@@ -190,13 +190,12 @@ def local_prediction(exported_model, tmp_path_factory):
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
 def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest_server, grpc_url, local_prediction,
-                                                                  tmp_path, capsys):
+                                                                  tmp_path, capsys, command_stdout):
     url = rest_server.url if protocol == "rest" else grpc_url
     out = tmp_path / "out"
     capsys.readouterr()
     assert cli.main(["predict", "--server", url, "--out", str(out), PHOTO]) == 0
-    log_line, printed = capsys.readouterr().out.split("\n", 1)
-    assert log_line.startswith("log: ") and printed == f"{PHOTO}: 1 face (detector); wrote {out / '1_landmarks.png'}\n"
+    assert command_stdout() == f"{PHOTO}: 1 face (detector); wrote {out / '1_landmarks.png'}\n"
     report = json.loads((out / prediction.PREDICTIONS_JSON).read_text())
     local = json.loads((local_prediction / prediction.PREDICTIONS_JSON).read_text())
     assert (report["server"], report["model_name"], report["model_version"]) == (url, MODEL_NAME, VERSION)
