@@ -12,11 +12,14 @@ For each model x size x precision:
     timed, then timed epochs of the same length; throughput is their images / seconds. We call
     keras' Model.fit directly rather than trainer.training.fit, whose BackupAndRestore and
     TensorBoard callbacks would add checkpoint writes to every timed epoch.
-  * inference: a tf.function over network(x, training=False) with a fixed input signature
-    (float32 [None, lr, lr, 3], one concrete function for all batch sizes, as the exported
-    serving signature has); latency in ms per image at batch 1 (median of repetitions) and
-    throughput in images/s at batch 32 (median), each after an untimed warm-up call at that
-    batch size.
+  * serving latency: the network exported by trainer.export.export_serving_model (as the
+    Trainer exports it), loaded back with tf.saved_model.load, its serving_default signature
+    called on one uint8 face (input checks, SR, landmark decoding): median ms over repetitions
+    after an untimed warm-up call. Throughput at batch 32 (skip with --no-batch32): a
+    tf.function over network(x, training=False) with a fixed input signature
+    (float32 [None, lr, lr, 3]), median after an untimed warm-up call.
+  * matmul peak: GFLOP/s of one 2048 x 2048 matmul in the precision's compute dtype, measured
+    at the start of the same run (best of 10); "of peak" is training GFLOP/s over it.
   * FLOPs: forward FLOPs per image from trainer.model_stats.forward_flops (TF profiler, 2 FLOPs
     per multiply-add, the papers' convention), counted once on the float32 graph. Convention
     for training: one step costs ~3x the forward FLOPs per image (forward, plus a backward
@@ -42,7 +45,10 @@ those); use --models / --sizes to measure one model at a time.
 
 Run: .venv/bin/python benchmarks/model_speed.py [--models jasrnet dic dicgan proguigan]
          [--sizes small reference] [--precisions float32 mixed_bfloat16] [--quick]
-         [--reference-batch 2]
+         [--reference-batch 2] [--no-batch32] [--jit-training] [--jit-serving] [--json FILE]
+--json FILE writes a list of rows: model, size, precision, train_images_per_s,
+train_fraction_of_peak, infer_ms_batch1, matmul_peak_gflops (plus train_batch,
+forward_gflop_per_image, train_gflops).
 """
 
 import argparse
@@ -348,8 +354,8 @@ def main():
           f"{TRAIN_FLOPS_PER_FORWARD} x forward FLOPs per image (GAN models: + "
           f"{DISCRIMINATOR_FLOPS_PER_STEP} x the discriminator's); GFLOP/img is the served "
           f"network's forward; batch is the training batch "
-          f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); inference runs a "
-          f"tf.function with input signature [None, lr, lr, 3] at batch 1 and {THROUGHPUT_BATCH}; "
+          f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); b1 ms/img: the exported "
+          f"SavedModel's serving signature, uint8 in; b{THROUGHPUT_BATCH}: a tf.function over the network; "
           f"warm-up s is the untimed first training epoch (tracing included).")
     if args.json:
         with open(args.json, "w") as f:
