@@ -85,6 +85,12 @@ def _square(value, what):
     return int(values[0])
 
 
+def _layer_tap_groups(layer, pad, transposed):
+    """phase_groups of a (square) stock conv layer's kernel and strides."""
+    return phase_groups(_square(layer.kernel_size, "kernel_size"), _square(layer.strides, "strides"),
+                        pad, transposed)
+
+
 # Keras addresses a layer's weights in a .weights.h5 (and a .keras archive) by its class name
 # and its rank among the model's layers of that class, not by layer name. These two layers
 # therefore subclass, and are named as, the stock layers they replace: a file written by a
@@ -101,8 +107,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         kwargs.pop("padding", None)
         super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
         self.crop = int(crop)
-        self.tap_groups = phase_groups(_square(self.kernel_size, "kernel_size"),
-                                   _square(self.strides, "strides"), self.crop, transposed=True)
+        self.tap_groups = _layer_tap_groups(self, self.crop, transposed=True)
 
     def call(self, x):
         kernel = ops.cast(self.kernel, x.dtype)
@@ -144,8 +149,7 @@ class Conv2D(keras.layers.Conv2D):
         kwargs.pop("padding", None)
         super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
         self.pad = int(pad)
-        self.tap_groups = phase_groups(_square(self.kernel_size, "kernel_size"),
-                                   _square(self.strides, "strides"), self.pad, transposed=False)
+        self.tap_groups = _layer_tap_groups(self, self.pad, transposed=False)
 
     def space_to_depth_conv(self, x, kernel):
         """The strided conv (no bias) as space_to_depth + one stride-1 conv per group pair."""

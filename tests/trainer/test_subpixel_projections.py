@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from trainer import subpixel_projections
 from trainer.subpixel_projections import phase_groups
@@ -69,22 +70,26 @@ def test_space_to_depth_conv_equals_padded_strided_conv(k, s, p):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_gradients_equal_the_stock_layers():
-    import tensorflow as tf
-    x = tf.constant(_random((1, 4, 4, 3), 4))
-    stock, ours = _stock_transposed(5, 12, 8, 2), SubpixelConv2DTranspose(5, 12, 8, 2)
-    stock(x)
-    ours.build(x.shape)
-    ours.set_weights(stock.layers[0].get_weights())
-    target = tf.constant(_random((1, 32, 32, 5), 5))
+def _assert_same_gradients(stock, stock_conv, ours, x, target):
+    """d(squared error)/d(input, kernel, bias) of the stock model and of our layer agree."""
     grads = []
-    for layer, variables in ((stock, stock.layers[0].trainable_weights), (ours, ours.trainable_weights)):
+    for layer, variables in ((stock, stock_conv.trainable_weights), (ours, ours.trainable_weights)):
         with tf.GradientTape() as tape:
             tape.watch(x)
             loss = tf.reduce_sum((layer(x) - target) ** 2)
         grads.append(tape.gradient(loss, [x, *variables]))
     for a, b in zip(*grads):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-4)
+
+
+def test_transposed_projection_gradients_equal_the_stock_layers():
+    x = tf.constant(_random((1, 4, 4, 3), 4))
+    stock, ours = _stock_transposed(5, 12, 8, 2), SubpixelConv2DTranspose(5, 12, 8, 2)
+    stock(x)
+    ours.build(x.shape)
+    ours.set_weights([stock.layers[0].get_weights()[0], _random((5,), 9)])
+    stock.layers[0].set_weights(ours.get_weights())
+    _assert_same_gradients(stock, stock.layers[0], ours, x, tf.constant(_random((1, 32, 32, 5), 5)))
 
 
 def test_layers_keep_the_stock_weight_shapes_and_configs():
@@ -104,19 +109,10 @@ def test_geometry_without_one_block_per_block_is_refused():
 
 
 def test_strided_projection_gradients_equal_the_stock_layers():
-    import tensorflow as tf
     x = tf.constant(_random((2, 24, 16, 3), 6))
     stock, ours = _stock_strided(5, 12, 8, 2), SpaceToDepthConv2D(5, 12, 8, 2)
     stock(x)
     ours.build(x.shape)
     ours.set_weights([stock.layers[1].get_weights()[0], _random((5,), 7)])
     stock.layers[1].set_weights(ours.get_weights())
-    target = tf.constant(_random((2, 3, 2, 5), 8))
-    grads = []
-    for layer, variables in ((stock, stock.layers[1].trainable_weights), (ours, ours.trainable_weights)):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum((layer(x) - target) ** 2)
-        grads.append(tape.gradient(loss, [x, *variables]))
-    for a, b in zip(*grads):
-        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-4)
+    _assert_same_gradients(stock, stock.layers[1], ours, x, tf.constant(_random((2, 3, 2, 5), 8)))
