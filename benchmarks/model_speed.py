@@ -12,11 +12,14 @@ For each model x size x precision:
     timed, then timed epochs of the same length; throughput is their images / seconds. We call
     keras' Model.fit directly rather than trainer.training.fit, whose BackupAndRestore and
     TensorBoard callbacks would add checkpoint writes to every timed epoch.
-  * inference: a tf.function over network(x, training=False) with a fixed input signature
-    (float32 [None, lr, lr, 3], one concrete function for all batch sizes, as the exported
-    serving signature has); latency in ms per image at batch 1 (median of repetitions) and
-    throughput in images/s at batch 32 (median), each after an untimed warm-up call at that
-    batch size.
+  * serving latency: the network exported by trainer.export.export_serving_model (as the
+    Trainer exports it), loaded back with tf.saved_model.load, its serving_default signature
+    called on one uint8 face (input checks, SR, landmark decoding): median ms over repetitions
+    after an untimed warm-up call. Throughput at batch 32 (skip with --no-batch32): a
+    tf.function over network(x, training=False) with a fixed input signature
+    (float32 [None, lr, lr, 3]), median after an untimed warm-up call.
+  * matmul peak: GFLOP/s of one 2048 x 2048 matmul in the precision's compute dtype, measured
+    at the start of the same run (best of 10); "of peak" is training GFLOP/s over it.
   * FLOPs: forward FLOPs per image from trainer.model_stats.forward_flops (TF profiler, 2 FLOPs
     per multiply-add, the papers' convention), counted once on the float32 graph. Convention
     for training: one step costs ~3x the forward FLOPs per image (forward, plus a backward
@@ -42,21 +45,27 @@ those); use --models / --sizes to measure one model at a time.
 
 Run: .venv/bin/python benchmarks/model_speed.py [--models jasrnet dic dicgan proguigan]
          [--sizes small reference] [--precisions float32 mixed_bfloat16] [--quick]
-         [--reference-batch 2]
+         [--reference-batch 2] [--no-batch32] [--jit-training] [--jit-serving] [--json FILE]
+--json FILE writes a list of rows: model, size, precision, train_images_per_s,
+train_fraction_of_peak, infer_ms_batch1, matmul_peak_gflops (plus train_batch,
+forward_gflop_per_image, train_gflops).
 """
 
 import argparse
 import dataclasses
 import gc
+import json
 import os
 import statistics
+import tempfile
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from trainer import input_pipeline, model_registry
+from tinyface import signatures
+from trainer import export, input_pipeline, model_registry
 from trainer.gan_training import AdversarialSettings, GanTrainingModel
 from trainer.losses import joint_loss_for
 from trainer.model_stats import forward_flops
@@ -130,13 +139,13 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def training_model(built, steps, batch):
+def training_model(built, steps, batch, jit_compile=False):
     """The compiled wrapper fit() trains `built` with: the GAN loop for adversarial models."""
     config = paper_config(built.name, batch_size=batch)
     loss = joint_loss_for(built.name, built.heatmap_spec, built.config.hr_size)
     if built.discriminator is None:
         model = JointTrainingModel(built.network, loss)
-        model.compile(optimizer=build_optimizer(config, steps))
+        model.compile(optimizer=build_optimizer(config, steps), jit_compile=jit_compile)
         return model
     model = GanTrainingModel(built.network, built.discriminator, loss,
                              AdversarialSettings.from_training_config(config))
@@ -146,10 +155,10 @@ def training_model(built, steps, batch):
     return model
 
 
-def measure_training(built, budget):
+def measure_training(built, budget, jit_compile=False):
     """(images/s over the timed epochs, seconds of the untimed warm-up epoch)."""
     steps = budget.steps_per_epoch * (1 + budget.timed_epochs)
-    model = training_model(built, steps, budget.train_batch)
+    model = training_model(built, steps, budget.train_batch, jit_compile)
     timer = EpochTimer()
     model.fit(synthetic_dataset(built, budget.train_batch), epochs=1 + budget.timed_epochs,
               steps_per_epoch=budget.steps_per_epoch, callbacks=[timer], verbose=0)
@@ -181,17 +190,44 @@ def median_call_seconds(function, batch, repeats, warmup=True):
     return statistics.median(times)
 
 
-def measure_inference(built, budget):
-    """(ms per image at batch 1, images/s at batch THROUGHPUT_BATCH)."""
+def measure_serving_latency(built, budget, jit_compile=False):
+    """ms per face at batch 1 through the exported SavedModel's serving signature (uint8 LR
+    in; SR, landmarks and heatmaps out), loaded back as TF Serving would."""
+    config = built.config
+    with tempfile.TemporaryDirectory() as folder:
+        export.export_serving_model(built.network, folder, config.hr_size, config.scale,
+                                    config.num_landmarks, jit_compile=jit_compile)
+        serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
+        rng = np.random.default_rng(1)
+        face = tf.constant(rng.integers(0, 256, (1, config.lr_size, config.lr_size, 3)), tf.uint8)
+        return 1e3 * median_call_seconds(lambda lr: serve(**{signatures.LR_IMAGES_INPUT: lr}),
+                                         face, budget.latency_repeats)
+
+
+def measure_throughput(built, budget):
+    """images/s at batch THROUGHPUT_BATCH through serving_function (float32 input)."""
     serve = serving_function(built.network)
     lr_size = built.config.lr_size
     rng = np.random.default_rng(1)
-    single = tf.constant(rng.uniform(0, 1, (1, lr_size, lr_size, 3)), tf.float32)
     many = tf.constant(rng.uniform(0, 1, (THROUGHPUT_BATCH, lr_size, lr_size, 3)), tf.float32)
-    latency = median_call_seconds(serve, single, budget.latency_repeats)
-    throughput = THROUGHPUT_BATCH / median_call_seconds(serve, many, budget.throughput_repeats,
-                                                        budget.throughput_warmup)
-    return latency * 1e3, throughput
+    return THROUGHPUT_BATCH / median_call_seconds(serve, many, budget.throughput_repeats,
+                                                  budget.throughput_warmup)
+
+
+def matmul_peak_gflops(precision, size=2048, repeats=10):
+    """This machine's GFLOP/s on one square matmul in `precision`'s compute dtype (float32, or
+    bfloat16 for mixed_bfloat16), measured now: the yardstick for the models' figures."""
+    dtype = tf.bfloat16 if precision == "mixed_bfloat16" else tf.float32
+    rng = np.random.default_rng(2)
+    a, b = (tf.cast(rng.standard_normal((size, size)), dtype) for _ in range(2))
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
+    product(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
 
 
 def count_flops(name, size):
@@ -211,34 +247,46 @@ def training_flops_per_image(flops, critic_flops):
     return TRAIN_FLOPS_PER_FORWARD * flops + DISCRIMINATOR_FLOPS_PER_STEP * critic_flops
 
 
-def measure(name, size, precision, budget, flops, critic_flops):
+def measure(name, size, precision, budget, flops, critic_flops, peak, options):
     keras.mixed_precision.set_global_policy(precision)   # before building: layers fix dtypes then
     try:
         keras.utils.set_random_seed(0)
         built = model_registry.build_model(name, size)
         # Inference first, on the freshly initialised weights; training then changes only
         # the weights' values, not the cost.
-        latency_ms, infer_rate = measure_inference(built, budget)
-        train_rate, warmup = measure_training(built, budget)
+        latency_ms = measure_serving_latency(built, budget, options.jit_serving)
+        infer_rate = measure_throughput(built, budget) if options.batch32 else float("nan")
+        train_rate, warmup = measure_training(built, budget, options.jit_training)
     finally:
         keras.mixed_precision.set_global_policy("float32")
         keras.backend.clear_session()
         gc.collect()
+    train_gflops = training_flops_per_image(flops, critic_flops) * train_rate / 1e9
     return dict(model=name, size=size, precision=precision, batch=budget.train_batch,
-                train_rate=train_rate,
-                train_gflops=training_flops_per_image(flops, critic_flops) * train_rate / 1e9,
-                warmup=warmup, latency_ms=latency_ms, infer_rate=infer_rate,
-                infer_gflops=flops * infer_rate / 1e9, gflop=flops / 1e9)
+                train_rate=train_rate, train_gflops=train_gflops, warmup=warmup,
+                latency_ms=latency_ms, infer_rate=infer_rate,
+                infer_gflops=flops * infer_rate / 1e9, gflop=flops / 1e9,
+                peak=peak, fraction=train_gflops / peak)
+
+
+def json_row(r):
+    """One --json row: the keys issue 10 asks for, plus the measurement's batch and FLOPs."""
+    return dict(model=r["model"], size=r["size"], precision=r["precision"],
+                train_images_per_s=r["train_rate"], train_fraction_of_peak=r["fraction"],
+                infer_ms_batch1=r["latency_ms"], matmul_peak_gflops=r["peak"],
+                train_batch=r["batch"], forward_gflop_per_image=r["gflop"],
+                train_gflops=r["train_gflops"])
 
 
 HEADER = (f"{'model':9} {'size':9} {'precision':14} {'GFLOP/img':>9} | {'batch':>5} {'train img/s':>11} "
-          f"{'GFLOP/s':>8} {'warm-up s':>9} | {'b1 ms/img':>9} {'b32 img/s':>9} {'GFLOP/s':>8}")
+          f"{'GFLOP/s':>8} {'of peak':>7} {'warm-up s':>9} | {'b1 ms/img':>9} {'b32 img/s':>9} {'GFLOP/s':>8} "
+          f"| {'peak GFLOP/s':>12}")
 
 
 def format_row(r):
     return (f"{r['model']:9} {r['size']:9} {r['precision']:14} {r['gflop']:9.3f} | {r['batch']:5d} "
-            f"{r['train_rate']:11.2f} {r['train_gflops']:8.1f} {r['warmup']:9.1f} | "
-            f"{r['latency_ms']:9.1f} {r['infer_rate']:9.2f} {r['infer_gflops']:8.1f}")
+            f"{r['train_rate']:11.3f} {r['train_gflops']:8.1f} {r['fraction']:7.1%} {r['warmup']:9.1f} | "
+            f"{r['latency_ms']:9.1f} {r['infer_rate']:9.2f} {r['infer_gflops']:8.1f} | {r['peak']:12.0f}")
 
 
 def speedups(results):
@@ -255,6 +303,14 @@ def speedups(results):
     return lines
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(model_registry.MODELS),
@@ -266,10 +322,21 @@ def main():
                         help="fewer timed steps and repetitions (noisier; for the reference sizes)")
     parser.add_argument("--reference-batch", type=int, default=REFERENCE_TRAIN_BATCH,
                         help=f"training batch of the reference presets (default {REFERENCE_TRAIN_BATCH})")
+    parser.add_argument("--jit-training", action="store_true",
+                        help="compile the train step with XLA (keras compile(jit_compile=True))")
+    parser.add_argument("--jit-serving", action="store_true",
+                        help="export the serving signature with the network XLA-compiled")
+    parser.add_argument("--no-batch32", dest="batch32", action="store_false",
+                        help=f"skip the batch-{THROUGHPUT_BATCH} throughput (minutes per DIC reference run)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as a JSON list to FILE")
     args = parser.parse_args()
 
-    print(f"{os.cpu_count()} CPUs, TF {tf.__version__}, Keras {keras.__version__}"
-          f"{', --quick' if args.quick else ''}", flush=True)
+    print(f"{cpu_name()}, {os.cpu_count()} CPUs, TF {tf.__version__}, Keras {keras.__version__}"
+          f"{', --quick' if args.quick else ''}{', XLA training' if args.jit_training else ''}"
+          f"{', XLA serving' if args.jit_serving else ''}", flush=True)
+    peaks = {precision: matmul_peak_gflops(precision) for precision in args.precisions}
+    print("matmul peak (2048 x 2048, measured now): "
+          + ", ".join(f"{p} {g:.0f} GFLOP/s" for p, g in peaks.items()), flush=True)
     print(HEADER, flush=True)
     print("-" * len(HEADER), flush=True)
     results = []
@@ -279,16 +346,20 @@ def main():
             flops, critic_flops = count_flops(name, size)
             budget = budget_for(size, args.quick, args.reference_batch)
             for precision in args.precisions:
-                results.append(measure(name, size, precision, budget, flops, critic_flops))
+                results.append(measure(name, size, precision, budget, flops, critic_flops,
+                                       peaks[precision], args))
                 print(format_row(results[-1]), flush=True)
 
     print(f"\nTotal {time.perf_counter() - start:.0f} s. Training GFLOP/s counts "
           f"{TRAIN_FLOPS_PER_FORWARD} x forward FLOPs per image (GAN models: + "
           f"{DISCRIMINATOR_FLOPS_PER_STEP} x the discriminator's); GFLOP/img is the served "
           f"network's forward; batch is the training batch "
-          f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); inference runs a "
-          f"tf.function with input signature [None, lr, lr, 3] at batch 1 and {THROUGHPUT_BATCH}; "
+          f"(small {SMALL_TRAIN_BATCH}, reference {args.reference_batch}); b1 ms/img: the exported "
+          f"SavedModel's serving signature, uint8 in; b{THROUGHPUT_BATCH}: a tf.function over the network; "
           f"warm-up s is the untimed first training epoch (tracing included).")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([json_row(r) for r in results], f, indent=1)
     lines = speedups(results)
     if lines:
         print("mixed_bfloat16 speed-up over float32:")

@@ -9,14 +9,18 @@ Measured size of REFERENCE (16x16 -> 128x128, 4 steps), against the paper's 21.8
   parameters: 21,835,977 (+0.17%); without our 32,128 GroupNorm scales/offsets 21,803,849,
     i.e. the reference's own structure matches to rounding.
   FLOPs per face: tf.compat.v1.profiler float_operation on the graph of
-    tf.function(model).get_concrete_function(TensorSpec([1, 16, 16, 3])): 92.05 GFLOP.
+    tf.function(model).get_concrete_function(TensorSpec([1, 16, 16, 3])): 91.46 GFLOP
+    (92.05 before the transposed convs became stride-1 convs, see below).
     The profiler counts a multiply-add as 2 FLOPs, and only convolutions (norms, activations,
     resizes are not counted). Exact multiply-adds: convs 36.58 G + transposed convs 8.76 G =
     45.34 G MACs = 90.67 GFLOP at 2 per MAC: the paper's 90.7 GFLOP counts each multiply-add
     twice (it is not thop MACs: those would be ~45.3 G, or ~585 G with thop's output-based
-    count of stride-8 transposed convs). The profiler's extra 1.38 G comes from its transposed
-    conv formula crediting the border that the reference's padding crops away
-    ((260/8)^2 instead of 32^2 positions for the k12 s8 projections).
+    count of stride-8 transposed convs). With stock Conv2DTranspose layers the profiler's
+    extra was 1.38 G: its transposed-conv formula credited the border that the reference's
+    padding crops away ((260/8)^2 instead of 32^2 positions for the k12 s8 projections). The
+    projections now run as stride-1 convs of exactly the transposed convs' multiply-adds
+    (trainer/subpixel_projections.py); the remaining 0.79 G over the exact count was not
+    broken down.
 
 Changes from the reference, all for training from scratch (the reference relies on a
 pre-trained, initially frozen hourglass and diverges without it):
@@ -30,7 +34,9 @@ pre-trained, initially frozen hourglass and diverges without it):
     std 1e-3; the last SR conv (conv_out) starts at zero, so every step initially returns the
     bilinear x8 upsampling and learns the residual from there.
 Other differences, none of which change what the network can compute: pixel shuffle uses
-depth_to_space's channel order; grouped convs run as one conv per group (same weights).
+depth_to_space's channel order; grouped convs run as one conv per group (same weights); the
+stride-8 projections and the reconstruction deconv run as stride-1 convs + pixel (un)shuffle
+(trainer/subpixel_projections.py: same weights and outputs, much faster on CPU).
 """
 
 import dataclasses

@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from trainer import subpixel_projections
+
 # The reference's PReLU: one slope shared by all channels, initialised at 0.2.
 PRELU_INIT = 0.2
 # The reference's LeakyReLU slope in the attentive fusion module.
@@ -239,20 +241,21 @@ def conv_prelu(filters, kernel_size, name):
 
 
 def deconv_prelu(filters, kernel_size, stride, crop, name):
-    """ConvTranspose2d(k, s, padding=crop) + PReLU: valid transposed conv, then crop each side."""
+    """ConvTranspose2d(k, s, padding=crop) + PReLU. The transposed conv runs as stride-1 convs
+    and a pixel shuffle (trainer/subpixel_projections.py: same weights, same outputs, ~5x faster
+    to train on CPU than Conv2DTranspose + Cropping2D)."""
     return Sequence(
-        keras.layers.Conv2DTranspose(filters, kernel_size, strides=stride, padding="valid",
-                                     kernel_initializer=KERNEL_INIT, name=f"{name}_deconv"),
-        keras.layers.Cropping2D(crop, name=f"{name}_crop"),
+        subpixel_projections.Conv2DTranspose(filters, kernel_size, stride, crop,
+                                             kernel_initializer=KERNEL_INIT, name=f"{name}_deconv"),
         prelu(f"{name}_prelu"))
 
 
 def strided_conv_prelu(filters, kernel_size, stride, pad, name):
-    """Conv2d(k, s, padding=pad) + PReLU: explicit zero padding, then a valid strided conv."""
+    """Conv2d(k, s, padding=pad) + PReLU; the conv's gradient runs as stride-1 convs
+    (trainer/subpixel_projections.py: same weights and outputs as ZeroPadding2D + Conv2D)."""
     return Sequence(
-        keras.layers.ZeroPadding2D(pad, name=f"{name}_pad"),
-        keras.layers.Conv2D(filters, kernel_size, strides=stride, padding="valid",
-                            kernel_initializer=KERNEL_INIT, name=f"{name}_conv"),
+        subpixel_projections.Conv2D(filters, kernel_size, stride, pad,
+                                    kernel_initializer=KERNEL_INIT, name=f"{name}_conv"),
         prelu(f"{name}_prelu"))
 
 

@@ -29,8 +29,8 @@ def _checked_lr_images(images, lr_size):
         return tf.ensure_shape(tf.identity(images), [None, lr_size, lr_size, 3])
 
 
-def _predict(network, lr_uint8, hr_size, num_landmarks, decode_method):
-    outputs = network(tf.cast(lr_uint8, tf.float32) / 255.0, training=False)
+def _predict(forward, lr_uint8, hr_size, num_landmarks, decode_method):
+    outputs = forward(tf.cast(lr_uint8, tf.float32) / 255.0)
     sr = outputs[model_outputs.SR_STEPS][:, -1]
     heatmaps = tf.cast(outputs[model_outputs.HEATMAP_STEPS][:, -1], tf.float32)
     return {
@@ -40,21 +40,32 @@ def _predict(network, lr_uint8, hr_size, num_landmarks, decode_method):
     }
 
 
-def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, decode_method="refined_argmax"):
-    """Writes `network` as a SavedModel with both signatures into `export_dir`."""
+def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, decode_method="refined_argmax",
+                         jit_compile=False):
+    """Writes `network` as a SavedModel with both signatures into `export_dir`.
+
+    jit_compile: the network's forward pass inside both signatures is XLA-compiled (input
+    checks and landmark decoding stay plain TF ops).
+    """
     lr_size = hr_size // scale
     archive = keras.export.ExportArchive()
     archive.track(network)
 
+    def forward(lr):
+        return network(lr, training=False)
+
+    if jit_compile:
+        forward = tf.function(forward, jit_compile=True)
+
     def serve_lr_images(lr_images):
         images = _checked_lr_images(lr_images, lr_size)
-        return _predict(network, images, hr_size, num_landmarks, decode_method)
+        return _predict(forward, images, hr_size, num_landmarks, decode_method)
 
     def serve_tf_examples(examples):
         parsed = tf.io.parse_example(examples, {features.LR_IMAGE: tf.io.FixedLenFeature([], tf.string)})
         images = tf.map_fn(lambda png: tf.io.decode_png(png, channels=3), parsed[features.LR_IMAGE],
                            fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
-        return _predict(network, _checked_lr_images(images, lr_size), hr_size, num_landmarks, decode_method)
+        return _predict(forward, _checked_lr_images(images, lr_size), hr_size, num_landmarks, decode_method)
 
     archive.add_endpoint(signatures.SERVING_DEFAULT, serve_lr_images,
                          input_signature=[tf.TensorSpec(None, tf.uint8, name=signatures.LR_IMAGES_INPUT)])

@@ -1,0 +1,199 @@
+"""Strided projections rewritten as stride-1 convolutions plus a pixel (un)shuffle, exactly.
+
+A transposed convolution with kernel K, stride S and crop P on each side, where K - 2P = S,
+maps H x W to exactly SH x SW (DIC's feedback up-projection: K12 S8 P2, 32 -> 256; its
+reconstruction: K8 S4 P2, 32 -> 128). Writing an output row as y = S*p + s (block p, phase s),
+it receives input row p + d through kernel row k = s + P - S*d, for every tap d with
+0 <= k < K. Phases that share the same taps form a group; for each pair of (row, column)
+groups one stride-1 convolution over the input computes all those phases, with the kernel
+entries sliced from the transposed kernel; depth_to_space(S) then interleaves the phases.
+Every multiply-add of the transposed convolution is done once and no other (no zero taps,
+no cropped border), and only dense stride-1 convolutions run, forward and backward.
+
+The strided convolution with the same geometry (DIC's down-projection: K12 S8 pad 2, 256 -> 32)
+is the adjoint: space_to_depth(S) splits the input into S x S phases; input block p = o + d
+reaches output o through kernel row k = s + P + S*d, and one stride-1 convolution per group
+pair adds its part. Its layer keeps the stock strided conv forward (faster there) and takes
+its gradients through this form.
+
+The layers keep Keras' Conv2DTranspose / Conv2D weights (same shapes and order, same class
+names), so the parameter count is unchanged and weights trained with the stock layers load.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+def phase_groups(kernel, stride, pad, transposed):
+    """[(first phase, end phase, taps)] for one spatial dimension, phases grouped by their taps.
+
+    A transposed conv's phase s takes input block p + d through kernel index s + pad - stride*d;
+    a conv's output block o takes input phase s of block o + d through s + pad + stride*d.
+    """
+    if kernel - 2 * pad != stride:
+        raise ValueError(f"kernel {kernel} - 2 x pad {pad} must equal stride {stride} "
+                         f"(each input block maps to exactly one output block)")
+    sign = -1 if transposed else 1
+    reach = kernel // stride + 1
+    groups = []
+    for s in range(stride):
+        taps = tuple(d for d in range(-reach, reach + 1) if 0 <= s + pad + sign * stride * d < kernel)
+        if groups and groups[-1][2] == taps:
+            groups[-1] = (groups[-1][0], s + 1, taps)
+        else:
+            groups.append((s, s + 1, taps))
+    return groups
+
+
+def _kernel_starts(first, taps, pad, stride, transposed):
+    """Kernel index of each tap for the group's first phase; consecutive phases read the next
+    indices, so a tap's entries for the whole group are one contiguous slice of the kernel."""
+    sign = -1 if transposed else 1
+    return [first + pad + sign * stride * d for d in taps]
+
+
+def _shifted(x, row_taps, col_taps):
+    """x zero-padded so that a VALID conv with len(taps) rows reads x[p + taps[0] + j]."""
+    return ops.pad(x, [[0, 0], [-row_taps[0], row_taps[-1]], [-col_taps[0], col_taps[-1]], [0, 0]])
+
+
+def _group_kernel(kernel, row, col, pad, stride, transposed):
+    """Kernel of one (row group, column group) stride-1 conv, sliced from the full K x K kernel
+    (plain slices, so its gradient is dense).
+
+    Transposed (K, K, F_out, C_in) -> (taps_y, taps_x, C_in, phases_y * phases_x * F_out);
+    conv (K, K, C_in, F_out) -> (taps_y, taps_x, phases_y * phases_x * C_in, F_out).
+    """
+    row_starts, col_starts = (_kernel_starts(first, taps, pad, stride, transposed)
+                              for first, _, taps in (row, col))
+    phases_y, phases_x = row[1] - row[0], col[1] - col[0]
+    a, b = kernel.shape[2], kernel.shape[3]
+    g = ops.stack([ops.stack([kernel[ky:ky + phases_y, kx:kx + phases_x] for kx in col_starts])
+                   for ky in row_starts])   # (Ty, Tx, Ny, Nx, A, B)
+    ty, tx = len(row_starts), len(col_starts)
+    if transposed:   # A = F_out, B = C_in
+        g = ops.transpose(g, (0, 1, 5, 2, 3, 4))
+        return ops.reshape(g, (ty, tx, b, phases_y * phases_x * a))
+    return ops.reshape(g, (ty, tx, phases_y * phases_x * a, b))   # A = C_in, B = F_out
+
+
+def _square(value, what):
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if values[0] != values[1]:
+        raise ValueError(f"{what} must be square, got {values}")
+    return int(values[0])
+
+
+def _layer_tap_groups(layer, pad, transposed):
+    """phase_groups of a (square) stock conv layer's kernel and strides."""
+    return phase_groups(_square(layer.kernel_size, "kernel_size"), _square(layer.strides, "strides"),
+                        pad, transposed)
+
+
+# Keras addresses a layer's weights in a .weights.h5 (and a .keras archive) by its class name
+# and its rank among the model's layers of that class, not by layer name. These two layers
+# therefore subclass, and are named as, the stock layers they replace: a file written by a
+# DIC built with keras.layers.Conv2DTranspose / Conv2D loads into one built with these, and
+# back. They are registered (for .keras configs) under their own names.
+
+@keras.saving.register_keras_serializable(package="tinyface", name="SubpixelConv2DTranspose")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """keras.layers.Conv2DTranspose(filters, k, strides=s, padding='valid') followed by a crop
+    of `crop` on each side, computed as stride-1 convs + depth_to_space (module docstring).
+    (B, H, W, C) -> (B, sH, sW, filters)."""
+
+    def __init__(self, filters, kernel_size, strides, crop, **kwargs):
+        kwargs.pop("padding", None)
+        super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
+        self.crop = int(crop)
+        self.tap_groups = _layer_tap_groups(self, self.crop, transposed=True)
+
+    def call(self, x):
+        kernel = ops.cast(self.kernel, x.dtype)
+        s, f = self.strides[0], self.filters
+        shape = ops.shape(x)
+        rows = []
+        for row in self.tap_groups:
+            columns = []
+            for col in self.tap_groups:
+                w = _group_kernel(kernel, row, col, self.crop, s, transposed=True)
+                y = ops.conv(_shifted(x, row[2], col[2]), w, padding="valid")
+                columns.append(ops.reshape(y, (shape[0], shape[1], shape[2],
+                                               row[1] - row[0], col[1] - col[0], f)))
+            rows.append(ops.concatenate(columns, axis=4))
+        phases = ops.reshape(ops.concatenate(rows, axis=3), (shape[0], shape[1], shape[2], s * s * f))
+        return tf.nn.depth_to_space(phases, s) + ops.cast(self.bias, x.dtype)
+
+    def compute_output_shape(self, shape):
+        s = self.strides[0]
+        return (shape[0], None if shape[1] is None else shape[1] * s,
+                None if shape[2] is None else shape[2] * s, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "crop": self.crop}
+
+
+@keras.saving.register_keras_serializable(package="tinyface", name="SpaceToDepthConv2D")
+class Conv2D(keras.layers.Conv2D):
+    """ZeroPadding2D(pad) then keras.layers.Conv2D(filters, k, strides=s, padding='valid'): the
+    stock strided conv forward, its gradients through space_to_depth + stride-1 convs (module
+    docstring). (B, sH, sW, C) -> (B, H, W, filters).
+
+    Measured at DIC's shapes (48 channels, 256 -> 32) on a 2-core Xeon: the stock forward is
+    ~3x faster than the rewrite's, the stock gradient ~2.5x slower, so each direction runs the
+    faster form.
+    """
+
+    def __init__(self, filters, kernel_size, strides, pad, **kwargs):
+        kwargs.pop("padding", None)
+        super().__init__(filters, kernel_size, strides=strides, padding="valid", **kwargs)
+        self.pad = int(pad)
+        self.tap_groups = _layer_tap_groups(self, self.pad, transposed=False)
+
+    def space_to_depth_conv(self, x, kernel):
+        """The strided conv (no bias) as space_to_depth + one stride-1 conv per group pair."""
+        s = self.strides[0]
+        blocks = tf.nn.space_to_depth(x, s)
+        shape = ops.shape(blocks)
+        channels = x.shape[-1]
+        phases = ops.reshape(blocks, (shape[0], shape[1], shape[2], s, s, channels))
+        # Splits rather than slices: their gradient is one concatenation, where slices' would
+        # be a zero-padded full-size tensor per group, all summed.
+        sizes = [end - first for first, end, _ in self.tap_groups]
+        total = None
+        for row, row_phases in zip(self.tap_groups, tf.split(phases, sizes, axis=3)):
+            for col, part in zip(self.tap_groups, tf.split(row_phases, sizes, axis=4)):
+                part = ops.reshape(part, (shape[0], shape[1], shape[2],
+                                          (row[1] - row[0]) * (col[1] - col[0]) * channels))
+                w = _group_kernel(kernel, row, col, self.pad, s, transposed=False)
+                y = ops.conv(_shifted(part, row[2], col[2]), w, padding="valid")
+                total = y if total is None else total + y
+        return total
+
+    def call(self, x):
+        p, s = self.pad, self.strides[0]
+
+        @tf.custom_gradient
+        def project(x, kernel):
+            padded = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+            y = tf.nn.conv2d(padded, kernel, s, "VALID")
+
+            def gradient(dy):
+                # The rewrite's forward ops feed nothing here, so the graph prunes them.
+                with tf.GradientTape() as tape:
+                    tape.watch([x, kernel])
+                    rewritten = self.space_to_depth_conv(x, kernel)
+                return tape.gradient(rewritten, [x, kernel], output_gradients=dy)
+
+            return y, gradient
+
+        return project(x, ops.cast(self.kernel, x.dtype)) + ops.cast(self.bias, x.dtype)
+
+    def compute_output_shape(self, shape):
+        s = self.strides[0]
+        return (shape[0], None if shape[1] is None else shape[1] // s,
+                None if shape[2] is None else shape[2] // s, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad}
