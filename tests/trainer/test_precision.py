@@ -1,5 +1,7 @@
 """The precision decision: bf16 only on CPUs that run it natively, fp16 on GPUs, float32 otherwise."""
 
+import logging
+
 import pytest
 
 from trainer import precision, training
@@ -69,8 +71,15 @@ def test_this_machine_decision_matches_its_cpu_and_is_logged(monkeypatch, caplog
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     with open(precision.CPUINFO_PATH, encoding="utf-8", errors="replace") as handle:
         native = precision.native_bf16_flags(precision.cpu_flags(handle.read()))
-    with caplog.at_level("INFO"):
-        policy = training.precision_policy("auto")
+    # Listen on absl's own logger: an earlier test in the same process may have raised its
+    # level or stopped it propagating to the root, where caplog listens by default.
+    absl_logger = logging.getLogger("absl")
+    absl_logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("INFO", logger="absl"):
+            policy = training.precision_policy("auto")
+    finally:
+        absl_logger.removeHandler(caplog.handler)
     import tensorflow as tf
     if tf.config.list_logical_devices("GPU"):
         assert policy == "mixed_float16"
