@@ -1,13 +1,16 @@
 """`tinyface predict`: super-resolve face images and find their 68 landmarks with an exported model.
 
+    tinyface predict face.jpg                                     # the pretrained model
     tinyface predict --model serving_model/jasrnet face.jpg crops/*.png
     tinyface predict --server http://localhost:8501 face.jpg     # TF Serving, REST
     tinyface predict --server grpc://localhost:8500 face.jpg     # TF Serving, gRPC
 
 --model is the Trainer's SavedModel, or a TF Serving base folder (the highest numeric version
-is used); --server is a running TF Serving (tinyface/serving_client.py). Each image is taken as
-an already cropped face and resized whole to the model's LR input. Writes OUT/<name>_sr.png
-(landmarks drawn), OUT/<name>_sr_clean.png and OUT/predictions.json (landmarks in SR pixels).
+is used); --server is a running TF Serving (tinyface/serving_client.py). With neither, the
+pretrained model shipped with tinyface (tinyface/pretrained/, trained on real 300-W faces,
+research use only) answers. Each image is taken as an already cropped face and resized whole
+to the model's LR input. Writes OUT/<name>_sr.png (landmarks drawn), OUT/<name>_sr_clean.png
+and OUT/predictions.json (landmarks in SR pixels).
 """
 
 import argparse
@@ -26,9 +29,10 @@ def register(subparsers):
         "predict", help="super-resolve face images and find their landmarks with an exported model",
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1])
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", metavar="DIR",
-                        help="SavedModel folder, or TF Serving base folder with numeric versions")
+                        help="SavedModel folder, or TF Serving base folder with numeric versions "
+                             "(default: the pretrained model shipped with tinyface)")
     source.add_argument("--server", metavar="URL",
                         help="TF Serving: http(s)://HOST:8501 (REST) or grpc://HOST:8500 (gRPC)")
     parser.add_argument("--model-name", default=None, metavar="NAME",
@@ -46,14 +50,14 @@ def register(subparsers):
 
 def run(args):
     # TensorFlow comes in with tinyface.prediction's model loading, only when predicting.
-    from tinyface import prediction
+    from tinyface import prediction, pretrained
 
     if args.server:
         model = _remote_model(args)
     else:
         if (args.model_name, args.model_version, args.timeout) != (None, None, None):
             raise ValueError("--model-name, --model-version and --timeout go with --server")
-        model = prediction.load_model(args.model)
+        model = prediction.load_model(args.model or pretrained.model_dir())
     records = prediction.predict_files(model, args.images, args.out, batch_size=args.batch_size)
     for record in records:
         done = f"{record['note']}; " if record["note"] else ""

@@ -69,7 +69,29 @@ def test_unreadable_image_is_a_one_line_error_naming_it(exported_model, tmp_path
 def test_flags(capsys):
     args = _parse(["--model", "m", "a.jpg", "b.png"])
     assert (args.model, args.out, args.images) == ("m", "predictions", ["a.jpg", "b.png"])
-    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["a.jpg"]):
+    assert _parse(["a.jpg"]).model is None   # the pretrained model
+    for bad in (["--model", "m", "--batch-size", "0", "a.jpg"], ["--model", "m"], ["--model", "m", "--server", "u", "a.jpg"]):
         with pytest.raises(SystemExit):
             _parse(bad)
     capsys.readouterr()
+
+
+def test_without_model_the_pretrained_model_answers(tmp_path, capsys):
+    from tinyface import pretrained
+
+    out = tmp_path / "out"
+    args = _parse(["--out", str(out), PHOTO])
+    assert args.func(args) == 0
+    report = json.loads((out / "predictions.json").read_text())
+    assert os.path.dirname(report["model_dir"]) == pretrained.MODEL_DIR
+    landmarks = np.array(report["images"][0]["landmarks"])
+    assert landmarks.shape == (68, 2) and np.isfinite(landmarks).all()
+
+
+def test_an_install_without_the_pretrained_model_says_to_pass_model(tmp_path, monkeypatch):
+    from tinyface import pretrained
+
+    monkeypatch.setattr(pretrained, "MODEL_DIR", str(tmp_path / "none"))
+    args = _parse(["--out", str(tmp_path / "out"), PHOTO])
+    with pytest.raises(FileNotFoundError, match="no pretrained model in this install; pass --model DIR"):
+        args.func(args)
