@@ -105,12 +105,18 @@ def test_geometric_jitter_moves_each_landmark_with_its_pixel():
             assert out_hr[i, y, x].max() > 0.5, (i, index)
 
 
-def test_geometric_jitter_makes_the_lr_input_again_with_the_pairs_degradation():
+def _augment_real_faces(config, seed):
+    """(stored LR, HR, landmarks) of real face crops, and what `config` makes of them."""
     hr = _real_hr_batch()
     points = np.repeat(lm.template_68(128)[None], len(hr), 0).astype(np.float32)
     stored_lr = _pairs_lr(hr)
-    out_lr, out_hr, _ = (t.numpy() for t in augmentation.augment(
-        tf.constant(stored_lr, tf.float32), tf.constant(hr), tf.constant(points), JITTER, seed=3))
+    out = augmentation.augment(tf.constant(stored_lr, tf.float32), tf.constant(hr), tf.constant(points),
+                               config, seed=seed)
+    return (stored_lr, hr, points), tuple(t.numpy() for t in out)
+
+
+def test_geometric_jitter_makes_the_lr_input_again_with_the_pairs_degradation():
+    (stored_lr, hr, points), (out_lr, out_hr, _) = _augment_real_faces(JITTER, seed=3)
     # TF's antialiased bicubic is PIL's within rounding: > 40 dB apart on real faces.
     assert _psnr(out_lr, _pairs_lr(out_hr)) > 40.0
     assert np.all(out_lr * 255 == np.round(out_lr * 255))   # 8-bit, as stored LR images
@@ -122,11 +128,7 @@ def test_geometric_jitter_makes_the_lr_input_again_with_the_pairs_degradation():
 
 
 def test_colour_jitter_treats_lr_and_hr_alike():
-    hr = _real_hr_batch()
-    points = np.repeat(lm.template_68(128)[None], len(hr), 0).astype(np.float32)
-    stored_lr = _pairs_lr(hr)
-    out_lr, out_hr, out_points = (t.numpy() for t in augmentation.augment(
-        tf.constant(stored_lr, tf.float32), tf.constant(hr), tf.constant(points), COLOUR, seed=5))
+    (_, hr, points), (out_lr, out_hr, out_points) = _augment_real_faces(COLOUR, seed=5)
     np.testing.assert_array_equal(out_points, points)
     assert _psnr(out_hr, hr) < 35.0                      # the colours did change
     assert _psnr(out_lr, _pairs_lr(out_hr)) > 38.0       # and the LR is still the HR's degradation
