@@ -41,7 +41,10 @@ setup(
     description="TFX pipeline for joint super-resolution and landmark alignment of tiny faces",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["tinyface*", "components*", "pipeline*", "trainer*", "kubeflow*"]),
-    package_data={"": ["*.pbtxt"]},
+    # The pretrained model (tinyface/pretrained/): its SavedModel versions and provenance.
+    package_data={"": ["*.pbtxt"],
+                  "tinyface.pretrained": ["real_faces/PROVENANCE.md", "real_faces/*/*.pb",
+                                          "real_faces/*/variables/*"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

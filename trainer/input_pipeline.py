@@ -53,15 +53,16 @@ def _decode_images(encoded):
     return tf.cast(images, tf.float32) / 255.0
 
 
-def prepare_batch(batch, hr_size, scale, heatmap_spec, augment=False, seed=None):
-    """A batch of parsed pair features -> (LR images, targets dict)."""
+def prepare_batch(batch, hr_size, scale, heatmap_spec, augment=None, seed=None):
+    """A batch of parsed pair features -> (LR images, targets dict); `augment` is an
+    augmentation.AugmentationConfig (None: the batch as stored)."""
     lr = tf.ensure_shape(_decode_images(batch[features.LR_IMAGE]), [None, hr_size // scale, hr_size // scale, 3])
     hr = _decode_images(batch[features.HR_IMAGE])
     hr = tf.ensure_shape(hr, [None, hr_size, hr_size, 3])
     landmarks = tf.reshape(batch[features.LANDMARKS_68], [-1, NUM_LANDMARKS, 2])
     has_landmarks = tf.cast(tf.reshape(batch[features.HAS_LANDMARKS_68], [-1]), tf.float32)
-    if augment:
-        lr, hr, landmarks = augmentation.random_horizontal_flip(lr, hr, landmarks, seed=seed)
+    if augment is not None:
+        lr, hr, landmarks = augmentation.augment(lr, hr, landmarks, augment, seed=seed)
     targets = {
         HR: hr,
         HEATMAPS: render_heatmaps(landmarks, hr_size, heatmap_spec),
@@ -78,26 +79,29 @@ def _of_scale(batches, scale, batch_size, training):
             .batch(batch_size, drop_remainder=training))
 
 
-def _finish(batches, batch_size, hr_size, scale, heatmap_spec, training, seed):
+def _finish(batches, batch_size, hr_size, scale, heatmap_spec, training, seed, augment):
+    # Only training batches are augmented; evaluation sees the pairs as stored.
+    augment = augment if training else None
     return (_of_scale(batches, scale, batch_size, training)
-            .map(lambda batch: prepare_batch(batch, hr_size, scale, heatmap_spec, training, seed),
+            .map(lambda batch: prepare_batch(batch, hr_size, scale, heatmap_spec, augment, seed),
                  num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
 
 
 def dataset_from_accessor(data_accessor, file_pattern, batch_size, hr_size, scale, heatmap_spec,
-                          training, seed=None):
-    """Batches through TFX's data accessor (what run_fn uses): repeated and shuffled when training."""
+                          training, seed=None, augment=augmentation.FLIP_ONLY):
+    """Batches through TFX's data accessor (what run_fn uses): repeated, shuffled and augmented
+    (`augment`, an augmentation.AugmentationConfig) when training."""
     from tfx_bsl.public import tfxio  # only needed inside TFX
 
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size, shuffle=training, shuffle_seed=seed, num_epochs=None if training else 1)
     dataset = data_accessor.tf_dataset_factory(file_pattern, options, training_schema())
-    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed)
+    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed, augment)
 
 
 def dataset_from_files(file_pattern, batch_size, hr_size, scale, heatmap_spec, training, seed=None,
-                       shuffle_buffer=512):
+                       shuffle_buffer=512, augment=augmentation.FLIP_ONLY):
     """The same batches read straight from GZIP TFRecords (tests, benchmarks, no TFX)."""
     files = tf.io.gfile.glob(file_pattern)
     if not files:
@@ -107,4 +111,4 @@ def dataset_from_files(file_pattern, batch_size, hr_size, scale, heatmap_spec, t
         dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat()
     dataset = dataset.batch(batch_size, drop_remainder=training).map(
         lambda records: tf.io.parse_example(records, feature_spec()), num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed)
+    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed, augment)

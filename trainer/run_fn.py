@@ -30,7 +30,8 @@ def run_fn(fn_args):
     def make_dataset(training, batch_size, hr_size, scale, heatmap_spec):
         files = fn_args.train_files if training else fn_args.eval_files
         return input_pipeline.dataset_from_accessor(
-            fn_args.data_accessor, files, batch_size, hr_size, scale, heatmap_spec, training, seed=config.seed)
+            fn_args.data_accessor, files, batch_size, hr_size, scale, heatmap_spec, training, seed=config.seed,
+            augment=config.augmentation())
 
     task.train_and_export(
         config,

@@ -7,6 +7,8 @@ any of it without code edits.
 import dataclasses
 from typing import Tuple
 
+from trainer.augmentation import AugmentationConfig
+
 MIXED_PRECISION = ("off", "bf16", "fp16", "auto")
 # GAN losses of the adversarial models: "wgan_gp" is the WGAN critic loss plus its gradient penalty.
 GAN_LOSSES = ("vanilla", "lsgan", "wgan_gp")
@@ -35,7 +37,16 @@ class TrainingConfig:
     mixed_precision: str = "auto"      # auto: fp16 on GPU, bf16 on CPUs with native bf16, else float32
     checkpoint_every: int = 100        # steps between checkpoints (a resumed run restarts there)
     eval_steps: int = 20
+    # Augmentation of training batches (trainer/augmentation.py; zeros: off): the flip with
+    # index permutation, rotation/zoom/shift about the crop's centre with the landmarks moved
+    # alike and the LR made again from the warped HR, and colour jitter applied alike to LR/HR.
     augment_flip: bool = True
+    augment_rotation_deg: float = 0.0   # angle in [-x, x] degrees
+    augment_scale: float = 0.0          # zoom in [1 - x, 1 + x]
+    augment_shift: float = 0.0          # shift in [-x, x] x the crop's side
+    augment_brightness: float = 0.0     # added to pixels in [0, 1], in [-x, x]
+    augment_contrast: float = 0.0       # factor in [1 - x, 1 + x] about the face's mean
+    augment_saturation: float = 0.0     # factor in [1 - x, 1 + x] about the grey value
     perceptual_weights: str = ""       # local VGG19 weights file; empty: no perceptual loss
     seed: int = 0
     # ---- Adversarial models (dicgan, proguigan); the other models ignore these.
@@ -78,6 +89,7 @@ class TrainingConfig:
         if self.discriminator_norm not in ("", *DISCRIMINATOR_NORMS):
             raise ValueError(f"discriminator_norm must be one of {DISCRIMINATOR_NORMS} (or empty), "
                              f"got {self.discriminator_norm!r}")
+        self.augmentation()  # its own range checks
         if self.discriminator_head not in ("", *DISCRIMINATOR_HEADS):
             raise ValueError(f"discriminator_head must be one of {DISCRIMINATOR_HEADS} (or empty), "
                              f"got {self.discriminator_head!r}")
@@ -94,6 +106,14 @@ class TrainingConfig:
             unused.add("lr_gamma")
         return {name: value for name, value in self.to_dict().items()
                 if name not in unused and not (name in UNSET_MEANS_DEFAULT and not value)}
+
+    def augmentation(self):
+        """The AugmentationConfig of training batches."""
+        return AugmentationConfig(
+            flip=self.augment_flip, max_rotation_deg=self.augment_rotation_deg,
+            max_scale=self.augment_scale, max_shift=self.augment_shift,
+            max_brightness=self.augment_brightness, max_contrast=self.augment_contrast,
+            max_saturation=self.augment_saturation)
 
     def discriminator_overrides(self):
         """{DiscriminatorConfig field: value} for the discriminator settings this run sets."""

@@ -7,8 +7,9 @@
     tinyface predict --server grpc://localhost:8500 face.jpg    # TF Serving, gRPC
 
 --model is the Trainer's SavedModel, or a TF Serving base folder (the highest numeric version
-is used); without --model or --server, the pretrained model shipped with tinyface. --server is
-a running TF Serving (tinyface/serving_client.py).
+is used); without --model or --server, the pretrained model shipped with tinyface
+(tinyface/pretrained/: trained on real 300-W faces, research use only). --server is a running
+TF Serving (tinyface/serving_client.py).
 
 Faces: --box x,y,w,h (repeatable) gives them; else an iBUG .pts file beside an image (same
 name) gives its face; else OpenCV's frontal-face Haar detector finds them (frontal faces of at

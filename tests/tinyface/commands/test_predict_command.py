@@ -116,3 +116,17 @@ def test_without_model_and_without_a_pretrained_one_says_so(tmp_path, monkeypatc
     assert cli.main(["predict", "--out", str(tmp_path / "out"), PHOTO]) == 2
     assert capsys.readouterr().err == (f"tinyface predict: error: {tmp_path / 'none'}: no pretrained model "
                                        f"in this install; pass --model DIR\n")
+
+
+def test_without_model_the_pretrained_model_answers(tmp_path, capsys):
+    from tinyface import pretrained
+
+    out = tmp_path / "out"
+    args = _parse(["--out", str(out), PHOTO])
+    assert args.func(args) == 0
+    report = json.loads((out / "predictions.json").read_text())
+    assert os.path.dirname(report["model_dir"]) == pretrained.MODEL_DIR
+    for face in report["images"][0]["faces"]:
+        landmarks = np.array(face["landmarks"])
+        assert landmarks.shape == (68, 2) and np.isfinite(landmarks).all()
+    assert report["images"][0]["faces"]
