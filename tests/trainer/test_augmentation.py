@@ -110,6 +110,9 @@ def _augment_real_faces(config, seed):
     hr = _real_hr_batch()
     points = np.repeat(lm.template_68(128)[None], len(hr), 0).astype(np.float32)
     stored_lr = _pairs_lr(hr)
+    # Op seeds alone give draws that depend on how many random ops earlier tests ran in this
+    # process (TF's eager counter); the global seed resets that, so the draw is always the same.
+    tf.random.set_seed(seed)
     out = augmentation.augment(tf.constant(stored_lr, tf.float32), tf.constant(hr), tf.constant(points),
                                config, seed=seed)
     return (stored_lr, hr, points), tuple(t.numpy() for t in out)
@@ -131,7 +134,16 @@ def test_colour_jitter_treats_lr_and_hr_alike():
     (_, hr, points), (out_lr, out_hr, out_points) = _augment_real_faces(COLOUR, seed=5)
     np.testing.assert_array_equal(out_points, points)
     assert _psnr(out_hr, hr) < 35.0                      # the colours did change
-    assert _psnr(out_lr, _pairs_lr(out_hr)) > 38.0       # and the LR is still the HR's degradation
+    # And the LR is still the HR's degradation, wherever the jitter did not push pixels past
+    # 0 or 1: clipping and downscaling do not commute, so near clipped HR pixels (bicubic's
+    # support reaches one LR pixel around each 8x8 block) the two may differ.
+    clipped = ((out_hr <= 0.0) | (out_hr >= 1.0)).any(axis=-1)
+    blocks = clipped.reshape(len(clipped), 16, 8, 16, 8).any(axis=(2, 4))
+    near = np.pad(blocks, ((0, 0), (1, 1), (1, 1)))
+    near = np.any([near[:, 1 + dy:17 + dy, 1 + dx:17 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    clean = ~near
+    assert clean.mean() > 0.15, "too few unclipped pixels to compare: pick another seed"
+    assert _psnr(out_lr[clean], _pairs_lr(out_hr)[clean]) > 45.0  # 50-53 dB over seeds 0-11
 
 
 def test_augmentation_off_is_the_identity():
