@@ -23,7 +23,7 @@ from kubeflow.components.face_example_gen import FaceExampleGen
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from kubeflow.infra_validation import infra_validation
 from kubeflow.parameters import RuntimeParameters, runtime_parameters
-from kubeflow.settings import KubeflowSettings, image_path, kubeflow_settings
+from kubeflow.settings import UNPINNED_IMAGE_NOTE, KubeflowSettings, image_path, is_pinned, kubeflow_settings
 from kubeflow.wiring import KubeflowWiring
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
@@ -94,6 +94,8 @@ def compile_pipeline(settings: KubeflowSettings, output_path: Optional[str] = No
     if output_path:
         pipeline_spec.check_output_path(output_path)
     pipeline, parameters = kubeflow_pipeline(settings)
+    if not is_pinned(settings.image):
+        logging.warning("%s", UNPINNED_IMAGE_NOTE)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
         display_name=configs.PIPELINE_NAME, default_image=settings.image, use_pipeline_spec_2_1=True))
     job = runner.run(pipeline, parameter_values=parameters.defaults(), write_out=False)

@@ -92,6 +92,10 @@ KUBEFLOW_ROOT = os.environ.get("TINYFACE_KUBEFLOW_ROOT")
 # The pipeline image built by the Dockerfile: <registry>/<name>.
 KUBEFLOW_IMAGE_REGISTRY = os.environ.get("TINYFACE_IMAGE_REGISTRY", "")
 KUBEFLOW_IMAGE_NAME = os.environ.get("TINYFACE_IMAGE_NAME", "tinyface-pipeline:latest")
+# The pushed image's digest (sha256:..., as `docker push` prints it): the compiled spec then names
+# the image <registry>/<name without tag>@<digest>. KFP's cache keys each task on the image
+# string, and a tag such as :latest can point at new code under the same key.
+KUBEFLOW_IMAGE_DIGEST = os.environ.get("TINYFACE_IMAGE_DIGEST")
 # The Dockerfile's WORKDIR: the repository inside the image (the checked-in schema is read there).
 KUBEFLOW_IMAGE_REPO_DIR = "/tinyface"
 # Default of the data_root runtime parameter: a folder of span-N folders that the pods can read

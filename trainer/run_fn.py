@@ -16,10 +16,12 @@ def backup_dir_for(fn_args, config):
 
     Each Trainer execution gets a fresh output folder, so checkpoints kept there would be lost
     when a killed run is started again; keying them by what the run trains on lets the new
-    execution find and continue them.
+    execution find and continue them. The key holds the whole custom_config, so also the
+    fingerprint of the trainer's code (pipeline/code_fingerprint.py): after a code change the
+    Trainer runs again and must not continue the checkpoints of the old code.
     """
     key = json.dumps({"train": sorted(fn_args.train_files), "steps": fn_args.train_steps,
-                      "config": config.to_dict()}, sort_keys=True)
+                      "config": config.to_dict(), "custom_config": fn_args.custom_config}, sort_keys=True)
     trainer_root = os.path.dirname(os.path.dirname(fn_args.model_run_dir.rstrip("/")))
     return os.path.join(trainer_root, "backup", hashlib.sha256(key.encode()).hexdigest()[:16])
 

@@ -103,3 +103,21 @@ def test_a_config_file_sets_the_parameters_defaults(tmp_path, kubeflow_settings)
     made = dataclasses.replace(kubeflow_settings, run_config=load_run_config(str(config)))
     _, defaults = runner.kubeflow_pipeline(made)
     assert (defaults.model.default, defaults.train_steps.default, defaults.min_psnr_gain_db.default) == ("dic", 20000, 0.5)
+
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_the_image_by_digest(monkeypatch):
+    # The tag goes (a digest names one build); a registry's port stays.
+    assert settings.pinned_image("gcr.io/p/tinyface-pipeline:latest", DIGEST) == f"gcr.io/p/tinyface-pipeline@{DIGEST}"
+    assert settings.pinned_image("localhost:5000/tinyface", DIGEST) == f"localhost:5000/tinyface@{DIGEST}"
+    monkeypatch.setattr(configs, "KUBEFLOW_IMAGE_REGISTRY", "gcr.io/p")
+    monkeypatch.setattr(configs, "KUBEFLOW_IMAGE_DIGEST", DIGEST)
+    assert settings.default_image() == f"gcr.io/p/tinyface-pipeline@{DIGEST}"
+    assert settings.is_pinned(settings.default_image())
+    assert not settings.is_pinned("gcr.io/p/tinyface-pipeline:latest")
+    with pytest.raises(ValueError, match="sha256: and 64 hex digits"):
+        settings.pinned_image("gcr.io/p/tinyface-pipeline", "latest")
+    with pytest.raises(ValueError, match="after '@' must come a digest"):
+        settings.kubeflow_settings(root="gs://b/t", image="gcr.io/p/tinyface-pipeline@sha256:abc")
