@@ -60,10 +60,10 @@ TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, "trainer", "run_fn.py")
 # learns too little in a demo's few thousand steps. On the default data, 2000 steps reached
 # +1.6 dB over bicubic and NME 0.088 (mean shape 0.162); 3000 leave margin on every slice.
 # Set model="dic" (and model_size="reference" on real hardware) for the other model.
-TRAINING = paper_config("jasrnet", model_size="small", batch_size=8, learning_rate=1e-3,
-                        checkpoint_every=500, eval_steps=10)
 TRAIN_STEPS = 3000
-EVAL_STEPS = 10
+EVAL_STEPS = 10   # eval batches per checkpoint: TFX's EvalArgs, which run_fn writes into the config
+TRAINING = paper_config("jasrnet", model_size="small", batch_size=8, learning_rate=1e-3,
+                        checkpoint_every=500, eval_steps=EVAL_STEPS)
 
 # ---- Evaluation and push. Blessing needs, on every slice, PSNR-Y at least this much above
 # bicubic and NME below the mean shape's; against the last blessed model, no drop beyond the

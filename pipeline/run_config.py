@@ -8,7 +8,8 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
     validation: schema_file, drift_thresholds ({feature: [comparator, threshold]}), drift_splits
     pairs:      the fields of tinyface.data.pairs.PairConfig (nested: degradation, heatmap_spec)
     training:   the fields of trainer.training_config.TrainingConfig
-    trainer:    train_steps, eval_steps
+    trainer:    train_steps, eval_steps (eval batches per checkpoint; TFX's EvalArgs, which
+                run_fn writes into the TrainingConfig, so training has no eval_steps of its own)
     evaluation: slice_features, min_psnr_gain_db, max_nme_ratio_to_mean_shape,
                 psnr_regression_margin_db, nme_regression_margin
     beam:       pipeline_args
@@ -104,6 +105,7 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
             field = _DATACLASS_SECTIONS[section]
             current = getattr(base, field)
             if field == "training_config":
+                _refuse_training_eval_steps(path, values, lines)
                 current = _switch_model(path, current, values, where, lines)
             overrides[field] = _override_dataclass(path, current, values, where, lines)
             continue
@@ -164,6 +166,14 @@ def _collect_key_lines(node, prefix, lines):
 def _require_mapping(path, values, where, lines):
     if not isinstance(values, dict):
         raise BadInput(path, f"{'.'.join(where)} must be a mapping of settings", lines.get(where))
+
+
+def _refuse_training_eval_steps(path, values, lines):
+    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (trainer.eval_steps;
+    run_fn writes it into the TrainingConfig): a second setting for it would be ignored."""
+    if "eval_steps" in values:
+        raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
+                             "set that instead", lines.get(("training", "eval_steps")))
 
 
 def _switch_model(path, training, values, where, lines):

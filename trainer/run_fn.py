@@ -3,6 +3,7 @@
 Everything it calls is plain training code that runs and is tested without TFX.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,8 +27,17 @@ def backup_dir_for(fn_args, config):
     return os.path.join(trainer_root, "backup", hashlib.sha256(key.encode()).hexdigest()[:16])
 
 
-def run_fn(fn_args):
+def training_config_of(fn_args) -> TrainingConfig:
+    """The run's TrainingConfig, with the Trainer's eval step count from TFX's EvalArgs (a run
+    config's trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
     config = TrainingConfig.from_dict(fn_args.custom_config[CONFIG_KEY])
+    if fn_args.eval_steps:
+        config = dataclasses.replace(config, eval_steps=int(fn_args.eval_steps))
+    return config
+
+
+def run_fn(fn_args):
+    config = training_config_of(fn_args)
 
     def make_dataset(training, batch_size, hr_size, scale, heatmap_spec):
         files = fn_args.train_files if training else fn_args.eval_files
