@@ -49,8 +49,7 @@ def kubeflow_pipeline(settings: KubeflowSettings):
     run = settings.run_config
     parameters = runtime_parameters(
         data_root=settings.data_root, model=run.training_config.model, train_steps=run.train_steps,
-        min_psnr_gain_db=run.min_psnr_gain_db, max_nme_ratio_to_mean_shape=run.max_nme_ratio_to_mean_shape,
-        psnr_regression_margin_db=run.psnr_regression_margin_db, nme_regression_margin=run.nme_regression_margin)
+        thresholds=run.blessing)
     wiring = KubeflowWiring(
         parameters=parameters,
         trainer_run_fn=TRAINER_RUN_FN,

@@ -10,6 +10,7 @@ from tinyface import features, home
 from tinyface.data.degradation import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.pairs import PairConfig
+from tinyface.evaluation.blessing import BlessingThresholds
 from trainer.training_config import paper_config
 
 PIPELINE_NAME = "tinyface"
@@ -69,10 +70,8 @@ TRAINING = paper_config("jasrnet", model_size="small", batch_size=8, learning_ra
 # bicubic and NME below the mean shape's; against the last blessed model, no drop beyond the
 # margins. WFLW users add features.WFLW_ATTRIBUTES to the slices.
 EVAL_SLICE_FEATURES = features.PAIR_SLICE_FEATURES
-MIN_PSNR_GAIN_DB = 1.0
-MAX_NME_RATIO_TO_MEAN_SHAPE = 1.0
-PSNR_REGRESSION_MARGIN_DB = 0.1
-NME_REGRESSION_MARGIN = 0.005
+BLESSING = BlessingThresholds(min_psnr_gain_db=1.0, max_nme_ratio_to_mean_shape=1.0,
+                              psnr_regression_margin_db=0.1, nme_regression_margin=0.005)
 
 # ---- Beam. DirectRunner in-process by default; any Beam runner by these flags.
 BEAM_PIPELINE_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

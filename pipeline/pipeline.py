@@ -133,16 +133,12 @@ def create_pipeline(
             eval_config=eval_config)
     else:   # the baseline is the model TF Serving serves: the newest blessed and infra-validated one
         latest_blessed_model = ServingModelBaseline(serving_dir=serving_dir).with_id("served_model")
-        thresholds = kf.parameters
         evaluator = kubeflow_evaluator.Evaluator(
             examples=pair_gen.outputs["pairs"],
             model=trainer.outputs["model"],
             baseline_model=latest_blessed_model.outputs["model"],
             slice_features=kf.eval_slice_features,
-            min_psnr_gain_db=thresholds.min_psnr_gain_db,
-            max_nme_ratio_to_mean_shape=thresholds.max_nme_ratio_to_mean_shape,
-            psnr_regression_margin_db=thresholds.psnr_regression_margin_db,
-            nme_regression_margin=thresholds.nme_regression_margin)
+            thresholds=kf.parameters.blessing)
 
     infra_validator = None
     if kf is not None and kf.infra_validation is not None:

@@ -66,7 +66,8 @@ beam:
     assert (config.training_config.model_size, config.training_config.batch_size) == ("reference", 16)
     assert config.training_config.model == configs.TRAINING.model
     assert config.train_steps == 5000 and config.eval_steps == configs.EVAL_STEPS
-    assert config.min_psnr_gain_db == 0.5
+    assert config.blessing.min_psnr_gain_db == 0.5
+    assert config.blessing.nme_regression_margin == configs.BLESSING.nme_regression_margin   # untouched
     assert config.eval_slice_features == (features.DATASET, features.OCCLUDED)
     assert config.beam_pipeline_args == ("--runner=DirectRunner", "--direct_num_workers=2")
 
