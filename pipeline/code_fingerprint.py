@@ -15,8 +15,8 @@ statements (AST, so imports inside functions count too) from what the node runs:
 
 A closure rather than one hash of all our code: an edit re-runs the node it touches and
 what is downstream of it, and leaves the rest cached. Nodes that run none of our code (TFX's
-StatisticsGen, ExampleValidator, DistributionValidator) get nothing: their inputs already change
-when ours do. Resolvers are not cached, so they get nothing either.
+StatisticsGen and ExampleValidator; locally also its DistributionValidator) get nothing: their
+inputs already change when ours do. Resolvers are not cached, so they get nothing either.
 
 The hash is over paths relative to the package folders and file contents, so a copy of the
 checkout elsewhere has the same fingerprints. It is computed where the pipeline is built: for
@@ -32,9 +32,9 @@ import re
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set
 
 from google.protobuf import message
-
 from tfx.dsl.components.base import base_component
 from tfx.types import standard_component_specs
+from tfx.utils import json_utils
 
 from pipeline import configs
 
@@ -220,6 +220,4 @@ def attach(nodes: Iterable, index: Optional[CodeIndex] = None) -> Dict[str, str]
 
 
 def _with_fingerprint(custom_config_json: str, fingerprint: str) -> str:
-    from tfx.utils import json_utils
-
     return json_utils.dumps({**json_utils.loads(custom_config_json), CODE_FINGERPRINT_KEY: fingerprint})
