@@ -11,14 +11,14 @@ from typing import Any, Dict, Optional
 
 from tfx.orchestration.data_types import RuntimeParameter
 
+from tinyface.evaluation.blessing import DESCRIPTIONS as THRESHOLD_DESCRIPTIONS
+from tinyface.evaluation.blessing import BlessingThresholds
+
 DATA_ROOT = "data_root"
 SPAN = "span"
 MODEL = "model"
 TRAIN_STEPS = "train_steps"
-MIN_PSNR_GAIN_DB = "min_psnr_gain_db"
-MAX_NME_RATIO_TO_MEAN_SHAPE = "max_nme_ratio_to_mean_shape"
-PSNR_REGRESSION_MARGIN_DB = "psnr_regression_margin_db"
-NME_REGRESSION_MARGIN = "nme_regression_margin"
+# The blessing thresholds are parameters named after BlessingThresholds' fields.
 
 NEWEST_SPAN = 0   # the `span` value that means "the newest span-N folder of data_root"
 
@@ -27,10 +27,7 @@ _DESCRIPTIONS = {
     SPAN: f"span to ingest; {NEWEST_SPAN} = the newest span-N folder",
     MODEL: "model to train (a name in trainer.model_registry); its paper's optimiser settings apply",
     TRAIN_STEPS: "training steps",
-    MIN_PSNR_GAIN_DB: "blessing: PSNR-Y must beat bicubic by at least this on every slice (dB)",
-    MAX_NME_RATIO_TO_MEAN_SHAPE: "blessing: NME must stay below this multiple of the mean shape's",
-    PSNR_REGRESSION_MARGIN_DB: "blessing: PSNR-Y may drop at most this below the served model's (dB)",
-    NME_REGRESSION_MARGIN: "blessing: NME may rise at most this above the served model's",
+    **THRESHOLD_DESCRIPTIONS,
 }
 
 
@@ -42,22 +39,19 @@ class RuntimeParameters:
     span: RuntimeParameter
     model: RuntimeParameter
     train_steps: RuntimeParameter
-    min_psnr_gain_db: RuntimeParameter
-    max_nme_ratio_to_mean_shape: RuntimeParameter
-    psnr_regression_margin_db: RuntimeParameter
-    nme_regression_margin: RuntimeParameter
+    blessing: BlessingThresholds   # of RuntimeParameters
 
     def by_name(self) -> Dict[str, RuntimeParameter]:
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        named = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "blessing"}
+        return {**named, **self.blessing.by_name()}
 
     def defaults(self) -> Dict[str, Any]:
         """{name: default} of the parameters that have one (data_root may have none)."""
         return {name: p.default for name, p in self.by_name().items() if p.default is not None}
 
 
-def runtime_parameters(data_root: Optional[str], model: str, train_steps: int, min_psnr_gain_db: float,
-                       max_nme_ratio_to_mean_shape: float, psnr_regression_margin_db: float,
-                       nme_regression_margin: float, span: int = NEWEST_SPAN) -> RuntimeParameters:
+def runtime_parameters(data_root: Optional[str], model: str, train_steps: int,
+                       thresholds: BlessingThresholds, span: int = NEWEST_SPAN) -> RuntimeParameters:
     """The parameters with these defaults (data_root None: each run must give it)."""
     def parameter(name, ptype, default):
         if default is not None:
@@ -73,10 +67,8 @@ def runtime_parameters(data_root: Optional[str], model: str, train_steps: int, m
         span=parameter(SPAN, int, span),
         model=parameter(MODEL, str, model),
         train_steps=parameter(TRAIN_STEPS, int, train_steps),
-        min_psnr_gain_db=parameter(MIN_PSNR_GAIN_DB, float, min_psnr_gain_db),
-        max_nme_ratio_to_mean_shape=parameter(MAX_NME_RATIO_TO_MEAN_SHAPE, float, max_nme_ratio_to_mean_shape),
-        psnr_regression_margin_db=parameter(PSNR_REGRESSION_MARGIN_DB, float, psnr_regression_margin_db),
-        nme_regression_margin=parameter(NME_REGRESSION_MARGIN, float, nme_regression_margin),
+        blessing=BlessingThresholds(**{
+            name: parameter(name, float, value) for name, value in thresholds.by_name().items()}),
     )
 
 

@@ -23,7 +23,7 @@ from kubeflow.components.face_example_gen import FaceExampleGen
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from kubeflow.infra_validation import infra_validation
 from kubeflow.parameters import RuntimeParameters, runtime_parameters
-from kubeflow.settings import KubeflowSettings, image_path, kubeflow_settings
+from kubeflow.settings import UNPINNED_IMAGE_NOTE, KubeflowSettings, image_path, is_pinned, kubeflow_settings
 from kubeflow.wiring import KubeflowWiring
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
@@ -49,8 +49,7 @@ def kubeflow_pipeline(settings: KubeflowSettings):
     run = settings.run_config
     parameters = runtime_parameters(
         data_root=settings.data_root, model=run.training_config.model, train_steps=run.train_steps,
-        min_psnr_gain_db=run.min_psnr_gain_db, max_nme_ratio_to_mean_shape=run.max_nme_ratio_to_mean_shape,
-        psnr_regression_margin_db=run.psnr_regression_margin_db, nme_regression_margin=run.nme_regression_margin)
+        thresholds=run.blessing)
     wiring = KubeflowWiring(
         parameters=parameters,
         trainer_run_fn=TRAINER_RUN_FN,
@@ -94,6 +93,8 @@ def compile_pipeline(settings: KubeflowSettings, output_path: Optional[str] = No
     if output_path:
         pipeline_spec.check_output_path(output_path)
     pipeline, parameters = kubeflow_pipeline(settings)
+    if not is_pinned(settings.image):
+        logging.warning("%s", UNPINNED_IMAGE_NOTE)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
         display_name=configs.PIPELINE_NAME, default_image=settings.image, use_pipeline_spec_2_1=True))
     job = runner.run(pipeline, parameter_values=parameters.defaults(), write_out=False)

@@ -16,6 +16,10 @@ from pipeline import configs
 from pipeline.run_config import RunConfig
 
 _REMOTE = re.compile(r"[a-z][a-z0-9+.-]*://\S+")   # gs://..., s3://..., hdfs://...
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+UNPINNED_IMAGE_NOTE = ("note: the image is named by a tag: KFP's cache keys each task on the image name, so a new "
+                       "build under the same tag can be answered from the cache of the old one; name it by digest "
+                       "(--image NAME@sha256:..., or TINYFACE_IMAGE_DIGEST)")
 
 
 def require_remote(path: Optional[str], what: str, env: str) -> str:
@@ -64,8 +68,35 @@ class KubeflowSettings:
 
 
 def default_image() -> str:
+    """<registry>/<name>, or <registry>/<name without its tag>@<digest> when a digest is set."""
     registry = configs.KUBEFLOW_IMAGE_REGISTRY.rstrip("/")
-    return f"{registry}/{configs.KUBEFLOW_IMAGE_NAME}" if registry else configs.KUBEFLOW_IMAGE_NAME
+    image = f"{registry}/{configs.KUBEFLOW_IMAGE_NAME}" if registry else configs.KUBEFLOW_IMAGE_NAME
+    return pinned_image(image, configs.KUBEFLOW_IMAGE_DIGEST) if configs.KUBEFLOW_IMAGE_DIGEST else image
+
+
+def _without_tag(image: str) -> str:
+    name, _, tag = image.rpartition(":")
+    return name if name and "/" not in tag else image   # a ':' before the last '/' is a registry port
+
+
+def pinned_image(image: str, digest: str) -> str:
+    """`image` named by `digest` (repository@sha256:...), its tag dropped (a digest names one image)."""
+    if not _DIGEST.fullmatch(digest):
+        raise ValueError(f"an image digest is sha256: and 64 hex digits, got {digest!r}")
+    return f"{_without_tag(image.split('@')[0])}@{digest}"
+
+
+def is_pinned(image: str) -> bool:
+    """Whether `image` is named by digest, so that it names exactly one build of the code."""
+    _, at, digest = image.partition("@")
+    return bool(at) and bool(_DIGEST.fullmatch(digest))
+
+
+def check_image(image: str) -> str:
+    """`image` if it is a tag or a well-formed digest reference; ValueError for a bad digest."""
+    if "@" in image and not is_pinned(image):
+        raise ValueError(f"image {image!r}: after '@' must come a digest, sha256: and 64 hex digits")
+    return image
 
 
 def kubeflow_settings(run_config: Optional[RunConfig] = None, root: Optional[str] = None,
@@ -75,7 +106,7 @@ def kubeflow_settings(run_config: Optional[RunConfig] = None, root: Optional[str
     """configs.py's Kubeflow settings with any of these given ones instead (None: keep)."""
     return KubeflowSettings(
         root=require_remote(root or configs.KUBEFLOW_ROOT, "the Kubeflow root", "TINYFACE_KUBEFLOW_ROOT"),
-        image=image or default_image(),
+        image=check_image(image or default_image()),
         data_root=data_root or configs.KUBEFLOW_DATA_ROOT,
         infra_validation=configs.KUBEFLOW_INFRA_VALIDATION if infra_validation is None else infra_validation,
         beam_runner=beam_runner or configs.KUBEFLOW_BEAM_RUNNER,

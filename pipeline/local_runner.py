@@ -41,9 +41,7 @@ def local_pipeline(config: RunConfig = None, home=None, enable_cache=True, **ove
         training_config=config.training_config,
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
-        eval_config=build_eval_config(
-            config.eval_slice_features, config.min_psnr_gain_db, config.max_nme_ratio_to_mean_shape,
-            config.psnr_regression_margin_db, config.nme_regression_margin),
+        eval_config=build_eval_config(config.eval_slice_features, config.blessing),
         serving_dir=serving_dir(home),
         train_buckets=config.train_buckets,
         eval_buckets=config.eval_buckets,

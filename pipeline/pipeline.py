@@ -27,7 +27,7 @@ from kubeflow.components import validators as kubeflow_validators
 from kubeflow.components.previous_span_statistics import BASELINE_STATISTICS_KEY, PreviousSpanStatistics
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from kubeflow.wiring import KubeflowWiring
-from pipeline import resolvers
+from pipeline import code_fingerprint, resolvers
 from tinyface.data.pairs import PairConfig
 from tinyface.validation.drift import distribution_validator_config
 from trainer.training_config import CONFIG_KEY, TrainingConfig
@@ -133,16 +133,12 @@ def create_pipeline(
             eval_config=eval_config)
     else:   # the baseline is the model TF Serving serves: the newest blessed and infra-validated one
         latest_blessed_model = ServingModelBaseline(serving_dir=serving_dir).with_id("served_model")
-        thresholds = kf.parameters
         evaluator = kubeflow_evaluator.Evaluator(
             examples=pair_gen.outputs["pairs"],
             model=trainer.outputs["model"],
             baseline_model=latest_blessed_model.outputs["model"],
             slice_features=kf.eval_slice_features,
-            min_psnr_gain_db=thresholds.min_psnr_gain_db,
-            max_nme_ratio_to_mean_shape=thresholds.max_nme_ratio_to_mean_shape,
-            psnr_regression_margin_db=thresholds.psnr_regression_margin_db,
-            nme_regression_margin=thresholds.nme_regression_margin)
+            thresholds=kf.parameters.blessing)
 
     infra_validator = None
     if kf is not None and kf.infra_validation is not None:
@@ -162,13 +158,15 @@ def create_pipeline(
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)))
 
-    components = [example_gen, statistics_gen, schema_gen, example_validator, previous_span,
-                  distribution_validator, data_gate, pair_gen, trainer, latest_blessed_model,
-                  evaluator, infra_validator, pusher]
+    components = [component for component in (
+        example_gen, statistics_gen, schema_gen, example_validator, previous_span, distribution_validator,
+        data_gate, pair_gen, trainer, latest_blessed_model, evaluator, infra_validator, pusher) if component is not None]
+    # TFX's cache keys see no code: each node's key gets the fingerprint of the code it runs.
+    code_fingerprint.attach(components)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=[component for component in components if component is not None],
+        components=components,
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args,

@@ -8,9 +8,11 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
     validation: schema_file, drift_thresholds ({feature: [comparator, threshold]}), drift_splits
     pairs:      the fields of tinyface.data.pairs.PairConfig (nested: degradation, heatmap_spec)
     training:   the fields of trainer.training_config.TrainingConfig
-    trainer:    train_steps, eval_steps
-    evaluation: slice_features, min_psnr_gain_db, max_nme_ratio_to_mean_shape,
-                psnr_regression_margin_db, nme_regression_margin
+    trainer:    train_steps, eval_steps (eval batches per checkpoint; TFX's EvalArgs, which
+                run_fn writes into the TrainingConfig, so training has no eval_steps of its own)
+    evaluation: slice_features, and the fields of tinyface.evaluation.blessing.BlessingThresholds
+                (min_psnr_gain_db, max_nme_ratio_to_mean_shape, psnr_regression_margin_db,
+                nme_regression_margin)
     beam:       pipeline_args
 
 Changing training.model also switches to that model's paper settings (learning rate, weight
@@ -28,6 +30,7 @@ import yaml
 from pipeline import configs
 from tinyface.data.errors import BadInput
 from tinyface.data.pairs import PairConfig
+from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
 from trainer.training_config import TrainingConfig
 
 
@@ -52,10 +55,7 @@ class RunConfig:
     train_steps: int = configs.TRAIN_STEPS
     eval_steps: int = configs.EVAL_STEPS
     eval_slice_features: Tuple[str, ...] = configs.EVAL_SLICE_FEATURES
-    min_psnr_gain_db: float = configs.MIN_PSNR_GAIN_DB
-    max_nme_ratio_to_mean_shape: float = configs.MAX_NME_RATIO_TO_MEAN_SHAPE
-    psnr_regression_margin_db: float = configs.PSNR_REGRESSION_MARGIN_DB
-    nme_regression_margin: float = configs.NME_REGRESSION_MARGIN
+    blessing: BlessingThresholds = configs.BLESSING
     beam_pipeline_args: Tuple[str, ...] = tuple(configs.BEAM_PIPELINE_ARGS)
 
     def __post_init__(self):
@@ -78,10 +78,9 @@ _SECTIONS = {
     "validation": {"schema_file": "schema_file", "drift_thresholds": "drift_thresholds",
                    "drift_splits": "drift_splits"},
     "trainer": {"train_steps": "train_steps", "eval_steps": "eval_steps"},
-    "evaluation": {"slice_features": "eval_slice_features", "min_psnr_gain_db": "min_psnr_gain_db",
-                   "max_nme_ratio_to_mean_shape": "max_nme_ratio_to_mean_shape",
-                   "psnr_regression_margin_db": "psnr_regression_margin_db",
-                   "nme_regression_margin": "nme_regression_margin"},
+    # The thresholds by their own names: fields of RunConfig.blessing ("blessing.<name>").
+    "evaluation": {"slice_features": "eval_slice_features",
+                   **{name: f"blessing.{name}" for name in THRESHOLD_NAMES}},
     "beam": {"pipeline_args": "beam_pipeline_args"},
 }
 _DATACLASS_SECTIONS = {"pairs": "pair_config", "training": "training_config"}
@@ -93,7 +92,7 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
     """`base` (default: configs.py's values) with the settings of the YAML/JSON file `path`."""
     base = base or RunConfig()
     document, lines = _read(path)
-    overrides = {}
+    overrides, nested = {}, {}
     for section, values in document.items():
         where = (section,)
         if section not in _SECTIONS and section not in _DATACLASS_SECTIONS:
@@ -104,6 +103,7 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
             field = _DATACLASS_SECTIONS[section]
             current = getattr(base, field)
             if field == "training_config":
+                _refuse_training_eval_steps(path, values, lines)
                 current = _switch_model(path, current, values, where, lines)
             overrides[field] = _override_dataclass(path, current, values, where, lines)
             continue
@@ -112,8 +112,15 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
             if field is None:
                 raise BadInput(path, f"unknown setting {section}.{key} (known: "
                                      f"{', '.join(sorted(_SECTIONS[section]))})", lines.get(where + (key,)))
+            parent, _, child = field.partition(".")
+            if child:   # a field of a dataclass-valued setting
+                nested.setdefault(parent, {})[child] = _coerce(
+                    path, getattr(getattr(base, parent), child), value, where + (key,), lines)
+                continue
             overrides[field] = _coerce(path, getattr(base, field), value, where + (key,), lines,
                                        nullable=field in _NULLABLE)
+    overrides.update({parent: dataclasses.replace(getattr(base, parent), **changes)
+                      for parent, changes in nested.items()})
     try:
         return dataclasses.replace(base, **overrides)
     except (TypeError, ValueError) as error:
@@ -164,6 +171,14 @@ def _collect_key_lines(node, prefix, lines):
 def _require_mapping(path, values, where, lines):
     if not isinstance(values, dict):
         raise BadInput(path, f"{'.'.join(where)} must be a mapping of settings", lines.get(where))
+
+
+def _refuse_training_eval_steps(path, values, lines):
+    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (trainer.eval_steps;
+    run_fn writes it into the TrainingConfig): a second setting for it would be ignored."""
+    if "eval_steps" in values:
+        raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
+                             "set that instead", lines.get(("training", "eval_steps")))
 
 
 def _switch_model(path, training, values, where, lines):

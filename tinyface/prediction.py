@@ -102,12 +102,11 @@ def _has_saved_model(directory):
 def load_model(model_dir):
     """Loads the serving model in `model_dir` (SavedModel or TF Serving base directory).
 
-    The SR size comes from the signature's output spec. The LR size comes from its input spec
-    when that is static; the Trainer's export declares the input with an unknown shape (so a
-    wrong size gets its INVALID_ARGUMENT message rather than a signature mismatch), so then it
-    is found by a probe: one zero image per candidate size sr/scale, for every integer scale
-    (x8 first), and the size the model accepts is the LR size. A rejected size fails in the
-    input check before any convolution, so the probe costs about one forward pass of one image.
+    The SR size comes from the signature's output spec, the LR size from its input spec (the
+    Trainer's export declares both). A model exported before the input shape was declared is
+    probed instead: one zero image per candidate size sr/scale, for every integer scale (x8
+    first), and the size the model accepts is the LR size. A rejected size fails in the input
+    check before any convolution, so the probe costs about one forward pass of one image.
     """
     loaded, saved_model_dir, version = open_saved_model(model_dir)
     serve = signature(loaded, signatures.SERVING_DEFAULT, saved_model_dir)

@@ -9,9 +9,9 @@ The URL's scheme picks the protocol (TF Serving's default ports in brackets):
   PredictRequest; its output_filter leaves the heatmaps on the server.
 
 Before predicting, the client reads the model's serving_default signature from the server's
-metadata: the SR size from its output, the LR size from its input (or, as the export declares
-the input without a shape, by asking the server which candidate size it accepts, as
-tinyface.prediction does locally). RemoteModel then plugs into tinyface.prediction, so the
+metadata: the SR size from its output, the LR size from its input (the Trainer's export declares
+both; for a model exported without an input shape, by asking the server which candidate size it
+accepts, as tinyface.prediction does locally). RemoteModel then plugs into tinyface.prediction, so the
 images are prepared, drawn and written exactly as for a local model.
 
 Request bodies are built and answers read by the pure functions below, which the tests feed to

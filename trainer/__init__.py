@@ -1,6 +1,7 @@
 """tinyface's trainer: Keras 3 models (JASRNet, DIC), losses, input pipeline, training, export.
 
-Kept flat on purpose: TFX packs (and fingerprints for caching) every top-level .py file of the
-module file's folder (trainer/run_fn.py), and nothing in sub-folders. A flat folder means any
-change to trainer code invalidates the Trainer's cache, as it must.
+TFX packs (and fingerprints for caching) only the top-level .py files of the module file's
+folder (trainer/run_fn.py); the Trainer's cache key also holds the fingerprint of every module of
+ours run_fn imports, here or in tinyface/ (pipeline/code_fingerprint.py), so any change to the
+code it runs invalidates its cache, as it must.
 """

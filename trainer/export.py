@@ -2,7 +2,12 @@
 
 serving_default takes a batch of uint8 LR images (REST-friendly: JSON lists of ints) and
 returns the SR image (uint8), the landmarks (N, 68, 2, HR pixels) and the heatmaps;
-serve_tf_examples takes serialized pair tf.Examples (TFMA, batch inference). An input of the
+serve_tf_examples takes serialized pair tf.Examples (TFMA, batch inference).
+
+serving_default declares its input shape, (N, lr, lr, 3) uint8, so a client reads the LR size
+from the signature (TF Serving's model metadata, saved_model_cli, the loaded signature) instead
+of probing the model with images. The declared shape is not enforced by whoever feeds the graph
+(TF Serving, a loaded signature), so the input is also checked in the graph: an input of the
 wrong size or channel count fails with INVALID_ARGUMENT naming the expected shape, before any
 convolution sees it.
 """
@@ -68,7 +73,8 @@ def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, 
         return _predict(forward, _checked_lr_images(images, lr_size), hr_size, num_landmarks, decode_method)
 
     archive.add_endpoint(signatures.SERVING_DEFAULT, serve_lr_images,
-                         input_signature=[tf.TensorSpec(None, tf.uint8, name=signatures.LR_IMAGES_INPUT)])
+                         input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.uint8,
+                                                        name=signatures.LR_IMAGES_INPUT)])
     archive.add_endpoint(signatures.TF_EXAMPLE_SIGNATURE, serve_tf_examples,
                          input_signature=[tf.TensorSpec([None], tf.string, name=signatures.EXAMPLES_INPUT)])
     archive.write_out(export_dir, verbose=False)

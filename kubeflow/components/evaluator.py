@@ -19,23 +19,18 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
 from kubeflow.components import resolution
+from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
 from tinyface.evaluation.eval_config import build_eval_config
 
 SLICE_FEATURES_KEY = "slice_features"          # JSON list of feature names
-MIN_PSNR_GAIN_DB_KEY = "min_psnr_gain_db"
-MAX_NME_RATIO_KEY = "max_nme_ratio_to_mean_shape"
-PSNR_REGRESSION_MARGIN_DB_KEY = "psnr_regression_margin_db"
-NME_REGRESSION_MARGIN_KEY = "nme_regression_margin"
+# Each blessing threshold is an exec property named after its BlessingThresholds field.
 
 
 class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
     PARAMETERS = {
         **standard_component_specs.EvaluatorSpec.PARAMETERS,
         SLICE_FEATURES_KEY: ExecutionParameter(type=str),
-        MIN_PSNR_GAIN_DB_KEY: ExecutionParameter(type=float),
-        MAX_NME_RATIO_KEY: ExecutionParameter(type=float),
-        PSNR_REGRESSION_MARGIN_DB_KEY: ExecutionParameter(type=float),
-        NME_REGRESSION_MARGIN_KEY: ExecutionParameter(type=float),
+        **{name: ExecutionParameter(type=float) for name in THRESHOLD_NAMES},
     }
 
 
@@ -43,10 +38,7 @@ def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
     """A copy of the exec properties with the EvalConfig built from the threshold parameters."""
     eval_config = build_eval_config(
         json.loads(exec_properties[SLICE_FEATURES_KEY]),
-        min_psnr_gain_db=float(exec_properties[MIN_PSNR_GAIN_DB_KEY]),
-        max_nme_ratio=float(exec_properties[MAX_NME_RATIO_KEY]),
-        psnr_regression_margin_db=float(exec_properties[PSNR_REGRESSION_MARGIN_DB_KEY]),
-        nme_regression_margin=float(exec_properties[NME_REGRESSION_MARGIN_KEY]))
+        BlessingThresholds(**{name: float(exec_properties[name]) for name in THRESHOLD_NAMES}))
     resolved = dict(exec_properties)
     resolved[standard_component_specs.EVAL_CONFIG_KEY] = proto_utils.proto_to_json(eval_config)
     return resolved
@@ -64,17 +56,13 @@ class Evaluator(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, examples: types.BaseChannel, model: types.BaseChannel, baseline_model: types.BaseChannel,
-                 slice_features: Sequence[str], min_psnr_gain_db, max_nme_ratio_to_mean_shape,
-                 psnr_regression_margin_db, nme_regression_margin):
-        """The four thresholds: values or RuntimeParameters (see build_eval_config)."""
+                 slice_features: Sequence[str], thresholds: BlessingThresholds):
+        """`thresholds`: of values or RuntimeParameters (see build_eval_config)."""
         super().__init__(spec=EvaluatorSpec(
             examples=examples,
             model=model,
             baseline_model=baseline_model,
             slice_features=json.dumps(list(slice_features)),
-            min_psnr_gain_db=min_psnr_gain_db,
-            max_nme_ratio_to_mean_shape=max_nme_ratio_to_mean_shape,
-            psnr_regression_margin_db=psnr_regression_margin_db,
-            nme_regression_margin=nme_regression_margin,
+            **thresholds.by_name(),
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing)))

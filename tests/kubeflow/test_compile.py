@@ -17,13 +17,12 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from kubeflow import parameters as names
 from kubeflow import pipeline_spec, runner
 from pipeline import configs
+from tinyface.evaluation.blessing import THRESHOLD_NAMES
 
 ENTRYPOINT = ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
 PARAMETER_TYPES = {
     names.DATA_ROOT: "STRING", names.SPAN: "NUMBER_INTEGER", names.MODEL: "STRING",
-    names.TRAIN_STEPS: "NUMBER_INTEGER", names.MIN_PSNR_GAIN_DB: "NUMBER_DOUBLE",
-    names.MAX_NME_RATIO_TO_MEAN_SHAPE: "NUMBER_DOUBLE", names.PSNR_REGRESSION_MARGIN_DB: "NUMBER_DOUBLE",
-    names.NME_REGRESSION_MARGIN: "NUMBER_DOUBLE",
+    names.TRAIN_STEPS: "NUMBER_INTEGER", **{name: "NUMBER_DOUBLE" for name in THRESHOLD_NAMES},
 }
 
 
@@ -69,10 +68,7 @@ def test_runtime_parameters_with_their_types_and_defaults(compiled, kubeflow_set
     run = kubeflow_settings.run_config
     assert defaults == {
         names.DATA_ROOT: kubeflow_settings.data_root, names.SPAN: names.NEWEST_SPAN,
-        names.MODEL: run.training_config.model, names.TRAIN_STEPS: run.train_steps,
-        names.MIN_PSNR_GAIN_DB: run.min_psnr_gain_db, names.MAX_NME_RATIO_TO_MEAN_SHAPE: run.max_nme_ratio_to_mean_shape,
-        names.PSNR_REGRESSION_MARGIN_DB: run.psnr_regression_margin_db,
-        names.NME_REGRESSION_MARGIN: run.nme_regression_margin}
+        names.MODEL: run.training_config.model, names.TRAIN_STEPS: run.train_steps, **run.blessing.by_name()}
     assert all(p.is_optional for p in declared.values())
 
 
@@ -86,9 +82,7 @@ def test_each_parameter_reaches_the_task_that_uses_it(compiled):
 
     assert wired("FaceExampleGen") == {"input_base": names.DATA_ROOT, "requested_span": names.SPAN}
     assert wired("Trainer") == {"model_name": names.MODEL, "train_steps": names.TRAIN_STEPS}
-    assert wired("Evaluator") == {
-        "min_psnr_gain_db": names.MIN_PSNR_GAIN_DB, "max_nme_ratio_to_mean_shape": names.MAX_NME_RATIO_TO_MEAN_SHAPE,
-        "psnr_regression_margin_db": names.PSNR_REGRESSION_MARGIN_DB, "nme_regression_margin": names.NME_REGRESSION_MARGIN}
+    assert wired("Evaluator") == {name: name for name in THRESHOLD_NAMES}
     # The Trainer runs run_fn from the image: no module file, nothing packed from this machine.
     trainer = _task_parameters(spec, "Trainer")
     assert trainer["run_fn"] == {"runtimeValue": {"constant": runner.TRAINER_RUN_FN}}

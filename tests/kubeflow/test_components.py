@@ -23,7 +23,9 @@ from kubeflow import span_archive
 from kubeflow.components import evaluator, face_example_gen, resolution, serving_model_baseline, trainer, validators
 from kubeflow.components import infra_validator
 from kubeflow.components import previous_span_statistics as previous_span
+from pipeline import configs
 from tinyface import features
+from tinyface.evaluation.blessing import BlessingThresholds
 from tinyface.evaluation.eval_config import build_eval_config
 from tinyface.validation import data_report, ingestion_summary
 from tinyface.validation.drift import distribution_validator_config
@@ -250,13 +252,13 @@ def test_trainer_writes_the_model_and_steps_where_run_fn_and_tfx_read_them():
 
 def test_evaluator_builds_the_eval_config_from_the_runtime_thresholds():
     slices = ["dataset", "pose_bucket"]
+    thresholds = BlessingThresholds(min_psnr_gain_db=0.5, max_nme_ratio_to_mean_shape=0.9,
+                                    psnr_regression_margin_db=0.2, nme_regression_margin=0.01)
     resolved = evaluator.apply_runtime_parameters({
-        evaluator.SLICE_FEATURES_KEY: json.dumps(slices), evaluator.MIN_PSNR_GAIN_DB_KEY: 0.5,
-        evaluator.MAX_NME_RATIO_KEY: 0.9, evaluator.PSNR_REGRESSION_MARGIN_DB_KEY: 0.2,
-        evaluator.NME_REGRESSION_MARGIN_KEY: 0.01})
+        evaluator.SLICE_FEATURES_KEY: json.dumps(slices), **thresholds.by_name()})
     built = proto_utils.json_to_proto(resolved[standard_component_specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
-    assert built == build_eval_config(slices, 0.5, 0.9, 0.2, 0.01)
-    assert built != build_eval_config(slices)
+    assert built == build_eval_config(slices, thresholds)
+    assert built != build_eval_config(slices, configs.BLESSING)
 
 
 # ---- InfraValidator: the namespace KFP v2 does not set.

@@ -20,6 +20,7 @@ from tfx.utils import import_utils, proto_utils
 from kubeflow import runner
 from kubeflow.components import evaluator as kubeflow_evaluator
 from pipeline import configs
+from tinyface.evaluation.blessing import THRESHOLD_NAMES
 
 REPO = configs.REPO_ROOT
 
@@ -115,9 +116,7 @@ def test_the_trainer_entry_point_and_the_metric_module_are_shipped(compiled):
     evaluator = json_format.MessageToDict(compiled[0].spec.root.dag.tasks["Evaluator"].inputs)["parameters"]
     exec_properties = {key: value["runtimeValue"]["constant"] for key, value in evaluator.items()
                        if "runtimeValue" in value}
-    exec_properties.update({key: 1.0 for key in (kubeflow_evaluator.MIN_PSNR_GAIN_DB_KEY, kubeflow_evaluator.MAX_NME_RATIO_KEY,
-                                                 kubeflow_evaluator.PSNR_REGRESSION_MARGIN_DB_KEY,
-                                                 kubeflow_evaluator.NME_REGRESSION_MARGIN_KEY)})
+    exec_properties.update({key: 1.0 for key in THRESHOLD_NAMES})
     eval_config = proto_utils.json_to_proto(kubeflow_evaluator.apply_runtime_parameters(exec_properties)["eval_config"],
                                             tfma.EvalConfig())
     metric_modules = {metric.module for spec in eval_config.metrics_specs for metric in spec.metrics}

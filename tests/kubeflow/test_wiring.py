@@ -10,6 +10,7 @@ from kubeflow import beam, parameters, settings
 from kubeflow.components.previous_span_statistics import PreviousSpanStatistics
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from pipeline import configs, local_runner
+from tinyface.evaluation.blessing import DESCRIPTIONS, THRESHOLD_NAMES, BlessingThresholds
 from pipeline.pipeline import INFRA_VALIDATION_SKIPPED
 
 # Local node id -> its Kubeflow counterpart (the served model stands in for the latest blessed).
@@ -80,8 +81,12 @@ def test_beam_runner_flags_by_name():
 
 
 def test_runtime_parameters_keep_their_types():
-    made = parameters.runtime_parameters(None, "dic", 5, 1, 1, 0, 0)
-    assert made.min_psnr_gain_db.default == 1.0 and isinstance(made.min_psnr_gain_db.default, float)
+    thresholds = BlessingThresholds(min_psnr_gain_db=1, max_nme_ratio_to_mean_shape=1, psnr_regression_margin_db=0,
+                                    nme_regression_margin=0)
+    made = parameters.runtime_parameters(None, "dic", 5, thresholds)
+    assert made.blessing.min_psnr_gain_db.default == 1.0 and isinstance(made.blessing.min_psnr_gain_db.default, float)
+    # Each threshold is a parameter named after its field, with its description.
+    assert {name: p.description for name, p in made.by_name().items() if name in THRESHOLD_NAMES} == DESCRIPTIONS
     assert made.defaults()[parameters.TRAIN_STEPS] == 5 and parameters.DATA_ROOT not in made.defaults()
     types = {name: p.ptype for name, p in made.by_name().items()}
     assert parameters.parse_assignment("span=3", types) == ("span", 3)
@@ -91,7 +96,7 @@ def test_runtime_parameters_keep_their_types():
     with pytest.raises(ValueError, match="expected NAME=VALUE"):
         parameters.parse_assignment("steps=3", types)
     with pytest.raises(ValueError, match="train_steps must be at least 1"):
-        parameters.runtime_parameters(None, "dic", 0, 1, 1, 0, 0)
+        parameters.runtime_parameters(None, "dic", 0, thresholds)
 
 
 def test_a_config_file_sets_the_parameters_defaults(tmp_path, kubeflow_settings):
@@ -102,4 +107,22 @@ def test_a_config_file_sets_the_parameters_defaults(tmp_path, kubeflow_settings)
     config.write_text("training:\n  model: dic\ntrainer:\n  train_steps: 20000\nevaluation:\n  min_psnr_gain_db: 0.5\n")
     made = dataclasses.replace(kubeflow_settings, run_config=load_run_config(str(config)))
     _, defaults = runner.kubeflow_pipeline(made)
-    assert (defaults.model.default, defaults.train_steps.default, defaults.min_psnr_gain_db.default) == ("dic", 20000, 0.5)
+    assert (defaults.model.default, defaults.train_steps.default, defaults.blessing.min_psnr_gain_db.default) == ("dic", 20000, 0.5)
+
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_the_image_by_digest(monkeypatch):
+    # The tag goes (a digest names one build); a registry's port stays.
+    assert settings.pinned_image("gcr.io/p/tinyface-pipeline:latest", DIGEST) == f"gcr.io/p/tinyface-pipeline@{DIGEST}"
+    assert settings.pinned_image("localhost:5000/tinyface", DIGEST) == f"localhost:5000/tinyface@{DIGEST}"
+    monkeypatch.setattr(configs, "KUBEFLOW_IMAGE_REGISTRY", "gcr.io/p")
+    monkeypatch.setattr(configs, "KUBEFLOW_IMAGE_DIGEST", DIGEST)
+    assert settings.default_image() == f"gcr.io/p/tinyface-pipeline@{DIGEST}"
+    assert settings.is_pinned(settings.default_image())
+    assert not settings.is_pinned("gcr.io/p/tinyface-pipeline:latest")
+    with pytest.raises(ValueError, match="sha256: and 64 hex digits"):
+        settings.pinned_image("gcr.io/p/tinyface-pipeline", "latest")
+    with pytest.raises(ValueError, match="after '@' must come a digest"):
+        settings.kubeflow_settings(root="gs://b/t", image="gcr.io/p/tinyface-pipeline@sha256:abc")

@@ -27,7 +27,6 @@ FIRST_RUN = """
 training:
   batch_size: 4
   checkpoint_every: 2
-  eval_steps: 1
 trainer:
   train_steps: {steps}
   eval_steps: 2

@@ -27,8 +27,8 @@ DATA_NODES = ["FaceExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleVali
 ALL_NODES = DATA_NODES + ["Trainer", "Evaluator", "Pusher"]
 FACES_PER_SPAN = 80
 # A few steps of the small JASRNet: the pipeline test checks wiring, not model quality.
-TINY_TRAINING = dict(training_config=paper_config("jasrnet", batch_size=4, checkpoint_every=2, eval_steps=1),
-                     train_steps=4)
+TINY_TRAINING = dict(training_config=paper_config("jasrnet", batch_size=4, checkpoint_every=2),
+                     train_steps=4, eval_steps=1)
 
 
 def _add_span(root, span, preset, seed):

@@ -41,9 +41,10 @@ def _slices(evaluation_uri):
 def test_gan_model_runs_through_the_pipeline_on_occluded_thumbnails(model, tmp_path, synthetic_faces):
     home = str(tmp_path / "home")
     init = dict(init_weights=_dic_checkpoint(str(tmp_path / "dic-model"))) if model == "dicgan" else {}
-    training_config = paper_config(model, batch_size=2, checkpoint_every=TRAIN_STEPS, eval_steps=1, **init)
+    training_config = paper_config(model, batch_size=2, checkpoint_every=TRAIN_STEPS, **init)
     local_runner.run(home=home, data_root=synthetic_faces(count=40, seed=13), dataset="synthetic",
-                     training_config=training_config, train_steps=TRAIN_STEPS, pair_config=OCCLUDED_PAIRS)
+                     training_config=training_config, train_steps=TRAIN_STEPS, eval_steps=1,
+                     pair_config=OCCLUDED_PAIRS)
 
     store = metadata_queries.open_store(local_runner.metadata_path(home))
     executions = metadata_queries.executions_by_node(store)

@@ -66,7 +66,8 @@ beam:
     assert (config.training_config.model_size, config.training_config.batch_size) == ("reference", 16)
     assert config.training_config.model == configs.TRAINING.model
     assert config.train_steps == 5000 and config.eval_steps == configs.EVAL_STEPS
-    assert config.min_psnr_gain_db == 0.5
+    assert config.blessing.min_psnr_gain_db == 0.5
+    assert config.blessing.nme_regression_margin == configs.BLESSING.nme_regression_margin   # untouched
     assert config.eval_slice_features == (features.DATASET, features.OCCLUDED)
     assert config.beam_pipeline_args == ("--runner=DirectRunner", "--direct_num_workers=2")
 
@@ -94,6 +95,7 @@ def test_json_files_work_too(tmp_path):
     ("trainer:\n  train_steps: 0\n", 2, "train_steps must be a positive integer"),
     ("training:\n  learning_rate: fast\n", 2, "training.learning_rate must be a number"),
     ("training:\n  mixed_precision: fp64\n", 2, "mixed_precision must be one of"),
+    ("training:\n  batch_size: 4\n  eval_steps: 5\n", 3, "training.eval_steps is set by trainer.eval_steps"),
     ("pairs:\n  degradation:\n    occlusion_probability: 2\n", 3, "occlusion_probability must lie in [0, 1]"),
     ("data:\n  strict: yes please\n", 2, "data.strict must be true or false"),
     ("evaluation: [1, 2]\n", 1, "evaluation must be a mapping"),

@@ -37,12 +37,13 @@ def tfma_eval_output(tmp_path_factory, exported_model, eval_pair_records):
     on eval_pair_records, with the exported model as candidate and as baseline."""
     import tensorflow_model_analysis as tfma
 
+    from pipeline import configs
     from tinyface.evaluation import eval_config
 
     # As the TFX Evaluator does when a baseline model is wired in: the baseline ModelSpec is
     # added as a copy of the candidate's.
     config = tfma.utils.update_eval_config_with_defaults(
-        eval_config.build_eval_config([EVAL_SLICE_FEATURE]), has_baseline=True)
+        eval_config.build_eval_config([EVAL_SLICE_FEATURE], configs.BLESSING), has_baseline=True)
     models = [tfma.default_eval_shared_model(exported_model, eval_config=config, model_name=spec.name)
               for spec in config.model_specs]
     output = str(tmp_path_factory.mktemp("tfma"))

@@ -22,10 +22,15 @@ def model(exported_model):
     return prediction.load_model(exported_model)
 
 
-def test_load_model_reads_the_sizes_from_the_signature(model, exported_model):
-    # The export declares an unknown input shape, so the LR size is the probe's answer.
+def test_load_model_reads_the_sizes_from_the_signature(model, exported_model, monkeypatch):
     assert (model.lr_size, model.sr_size) == (16, 128)
     assert model.saved_model_dir == exported_model and model.version is None
+
+    def no_probe(*args):
+        raise AssertionError("the export declares its input shape: nothing to probe")
+
+    monkeypatch.setattr(prediction, "_probe_lr_size", no_probe)
+    assert prediction.load_model(exported_model).lr_size == 16
 
 
 def test_serving_base_folder_uses_the_highest_numeric_version(exported_model, tmp_path):

@@ -37,3 +37,18 @@ def test_xla_compiled_export_serves_the_same_outputs(tmp_path):
     sr_difference = np.abs(compiled[signatures.SR_IMAGE_OUTPUT].numpy().astype(int)
                            - plain[signatures.SR_IMAGE_OUTPUT].numpy().astype(int))
     assert sr_difference.max() <= 1
+
+
+def test_the_serving_signature_declares_its_input_shape(tmp_path):
+    from tensorflow.python.saved_model import loader_impl
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    from tinyface import serving_client
+
+    folder = export.export_serving_model(_tiny_network(), str(tmp_path / "model"), 128, 8)
+    _, inputs = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT].structured_input_signature
+    assert inputs[signatures.LR_IMAGES_INPUT].shape.as_list() == [None, 16, 16, 3]
+    # What TF Serving's model metadata reports: a client reads both sizes, it probes nothing.
+    meta_graph = loader_impl.parse_saved_model(folder).meta_graphs[0]
+    signature_defs = get_model_metadata_pb2.SignatureDefMap(signature_def=meta_graph.signature_def)
+    assert serving_client.serving_signature_sizes(signature_defs, folder) == (16, 128)

@@ -9,6 +9,7 @@ import time
 
 from tfx.components.trainer.fn_args_utils import FnArgs
 
+from pipeline.code_fingerprint import CODE_FINGERPRINT_KEY
 from trainer import input_pipeline, run_fn, task
 from trainer.training_config import paper_config
 
@@ -77,3 +78,14 @@ def test_a_rerun_pipeline_execution_finds_the_same_checkpoints():
     other_data = FnArgs(train_files=["/p/PairGen/pairs/8/Split-train/*"], train_steps=100,
                         model_run_dir="/p/Trainer/model_run/13")
     assert run_fn.backup_dir_for(other_data, CONFIG) != first
+
+
+def test_changed_trainer_code_does_not_continue_the_old_codes_checkpoints():
+    def fn_args(fingerprint):
+        return FnArgs(train_files=["/p/PairGen/pairs/7/Split-train/*"], train_steps=100,
+                      model_run_dir="/p/Trainer/model_run/9",
+                      custom_config={CODE_FINGERPRINT_KEY: fingerprint})
+
+    old_code = run_fn.backup_dir_for(fn_args("sha256:aaaa"), CONFIG)
+    assert run_fn.backup_dir_for(fn_args("sha256:aaaa"), CONFIG) == old_code
+    assert run_fn.backup_dir_for(fn_args("sha256:bbbb"), CONFIG) != old_code

@@ -26,7 +26,9 @@ def add_compile_arguments(parser):
     parser.add_argument("--root", metavar="URI",
                         help="remote root the pipeline writes under (default: $TINYFACE_KUBEFLOW_ROOT)")
     parser.add_argument("--image", metavar="IMAGE",
-                        help="the pipeline image (default: $TINYFACE_IMAGE_REGISTRY/tinyface-pipeline:latest)")
+                        help="the pipeline image, best by digest: NAME@sha256:... (KFP's cache keys tasks on "
+                             "this name; default: $TINYFACE_IMAGE_REGISTRY/tinyface-pipeline:latest, or "
+                             "@$TINYFACE_IMAGE_DIGEST)")
     parser.add_argument("--data-root", metavar="DIR",
                         help="default of the data_root parameter: a folder of span-N folders the pods can read")
     parser.add_argument("--config", metavar="FILE",
@@ -71,6 +73,7 @@ def register(subparsers):
 
 def run(args):
     from kubeflow import pipeline_spec, runner
+    from kubeflow.settings import UNPINNED_IMAGE_NOTE, is_pinned
 
     settings = settings_from_args(args)
     compiled = runner.compile_pipeline(settings, args.out)
@@ -80,5 +83,7 @@ def run(args):
     console.say("runtime parameters: " + ", ".join(
         f"{name}={pipeline_spec.default_text(parameter) if parameter.HasField('default_value') else '(required)'}"
         for name, parameter in sorted(parameters.items())))
+    if not is_pinned(settings.image):
+        console.say(UNPINNED_IMAGE_NOTE)
     return 0
 

@@ -36,6 +36,7 @@ import tensorflow_model_analysis as tfma
 
 from tinyface import signatures
 from tinyface.evaluation import face_metrics
+from tinyface.evaluation.blessing import BlessingThresholds
 
 
 def _value_threshold(lower=None, upper=None):
@@ -54,24 +55,25 @@ def _change_threshold(margin, direction):
         absolute={"value": bound}, direction=direction))
 
 
-def build_eval_config(slice_features, min_psnr_gain_db=1.0, max_nme_ratio=1.0,
-                      psnr_regression_margin_db=0.1, nme_regression_margin=0.005):
+def build_eval_config(slice_features, thresholds: BlessingThresholds):
     """tfma.EvalConfig scoring the model on overall + one slice per feature in `slice_features`.
 
     Blessing needs, on every slice: psnr_y_gain_over_bicubic >= min_psnr_gain_db and
-    nme_ratio_to_mean_shape < max_nme_ratio (the floors), and against a baseline model
-    (when there is one): psnr_y not lower by more than psnr_regression_margin_db and nme not
-    higher by more than nme_regression_margin.
+    nme_ratio_to_mean_shape < max_nme_ratio_to_mean_shape (the floors), and against a baseline
+    model (when there is one): psnr_y not lower by more than psnr_regression_margin_db and nme
+    not higher by more than nme_regression_margin.
     """
     slice_features = list(slice_features)
     slicing_specs = [tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[name]) for name in slice_features]
 
     thresholds = {
-        face_metrics.PSNR_Y_GAIN_OVER_BICUBIC: _value_threshold(lower=min_psnr_gain_db),
+        face_metrics.PSNR_Y_GAIN_OVER_BICUBIC: _value_threshold(lower=thresholds.min_psnr_gain_db),
         # Strict "< max": the largest float below it is the inclusive bound TFMA supports.
-        face_metrics.NME_RATIO_TO_MEAN_SHAPE: _value_threshold(upper=np.nextafter(max_nme_ratio, 0.0)),
-        face_metrics.PSNR_Y: _change_threshold(psnr_regression_margin_db, tfma.MetricDirection.HIGHER_IS_BETTER),
-        face_metrics.NME: _change_threshold(nme_regression_margin, tfma.MetricDirection.LOWER_IS_BETTER),
+        face_metrics.NME_RATIO_TO_MEAN_SHAPE: _value_threshold(
+            upper=np.nextafter(thresholds.max_nme_ratio_to_mean_shape, 0.0)),
+        face_metrics.PSNR_Y: _change_threshold(thresholds.psnr_regression_margin_db,
+                                               tfma.MetricDirection.HIGHER_IS_BETTER),
+        face_metrics.NME: _change_threshold(thresholds.nme_regression_margin, tfma.MetricDirection.LOWER_IS_BETTER),
     }
     per_slice = {
         name: tfma.PerSliceMetricThresholds(thresholds=[

@@ -6,6 +6,7 @@ import json
 from google.protobuf import json_format
 
 from kubeflow import pipeline_spec
+from kubeflow.settings import UNPINNED_IMAGE_NOTE
 from pipeline import configs
 from tinyface import cli
 
@@ -28,12 +29,23 @@ def test_writes_the_spec_and_says_what_it_holds(tmp_path, command_stdout, monkey
                           f"pipeline root {ROOT}/pipelines/{configs.PIPELINE_NAME}")
     assert printed[1].startswith('runtime parameters: data_root="/mnt/faces", max_nme_ratio_to_mean_shape=1.0')
     assert "span=0" in printed[1] and f"train_steps={configs.TRAIN_STEPS}" in printed[1]
+    assert printed[2:] == [UNPINNED_IMAGE_NOTE]   # named by a tag: KFP's cache cannot tell builds apart
     spec = pipeline_spec.read(out)
     assert "InfraValidator" not in spec.root.dag.tasks
     executors = json_format.MessageToDict(spec)["deploymentSpec"]["executors"]
     assert {"--runner=DataflowRunner", "--project=tf-proj", "--sdk_container_image=reg/tinyface-pipeline:3"} <= set(
         _args(executors, "PairGen"))
     assert all(e["container"]["image"] == "reg/tinyface-pipeline:3" for e in executors.values())
+
+
+def test_an_image_named_by_digest_is_what_every_task_runs(tmp_path, command_stdout):
+    image = "reg/tinyface-pipeline@sha256:" + "0123456789abcdef" * 4
+    out = str(tmp_path / "tinyface.yaml")
+    assert cli.main(["compile-kubeflow", "--out", out, "--root", ROOT, "--image", image]) == 0
+    printed = command_stdout().splitlines()
+    assert f"image {image}," in printed[0] and UNPINNED_IMAGE_NOTE not in printed
+    executors = json_format.MessageToDict(pipeline_spec.read(out))["deploymentSpec"]["executors"]
+    assert all(e["container"]["image"] == image for e in executors.values())
 
 
 def test_a_config_file_sets_the_defaults(tmp_path, capsys):
@@ -57,6 +69,7 @@ def test_bad_settings_are_one_line_errors(tmp_path, capsys, monkeypatch):
         (["--root", str(tmp_path)], "must be a remote URI"),
         (["--root", ROOT, "--beam-runner", "SparkRunner"], "set TINYFACE_BEAM_SPARK_MASTER_URL"),
         (["--root", ROOT, "--config", str(bad_config)], f"{bad_config}:2: unknown setting training.modle"),
+        (["--root", ROOT, "--image", "reg/tinyface-pipeline@sha256:abc"], "after '@' must come a digest"),
     ]
     for extra, message in cases:
         assert cli.main(["compile-kubeflow", "--out", out] + extra) == 2

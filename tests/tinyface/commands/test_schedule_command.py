@@ -162,7 +162,7 @@ def test_uploads_the_pipeline_and_creates_the_recurring_run(kfp_server, capsys, 
     assert "pipeline_spec" not in run                                        # runs the uploaded version
     assert run["runtime_config"] == {
         "pipeline_root": spec.default_pipeline_root,
-        "parameters": {names.DATA_ROOT: "/data/faces", names.TRAIN_STEPS: 20000, names.MIN_PSNR_GAIN_DB: 0.5}}
+        "parameters": {names.DATA_ROOT: "/data/faces", names.TRAIN_STEPS: 20000, "min_psnr_gain_db": 0.5}}
     assert "scheduled tinyface-retraining (0 30 3 * * 1): recurring run recurring-1" in capsys.readouterr().out
 
 

@@ -46,7 +46,7 @@ def tfma_rows(tmp_path_factory, exported_model, folder):
     # With a baseline, as the Evaluator has after the first blessing (the change thresholds
     # need one); the baseline is the same model, which changes none of the candidate's numbers.
     config = tfma.utils.update_eval_config_with_defaults(
-        eval_config.build_eval_config(configs.EVAL_SLICE_FEATURES), has_baseline=True)
+        eval_config.build_eval_config(configs.EVAL_SLICE_FEATURES, configs.BLESSING), has_baseline=True)
     models = [tfma.default_eval_shared_model(exported_model, eval_config=config, model_name=spec.name)
               for spec in config.model_specs]
     output = str(tmp_path_factory.mktemp("evaluate-tfma"))

@@ -38,9 +38,12 @@ def test_nan_and_infinities_stored_as_strings_are_numbers():
 def test_failed_blessing_checks_state_the_requirement_they_missed():
     from tensorflow_model_analysis.proto import validation_result_pb2
 
+    from tinyface.evaluation.blessing import BlessingThresholds
     from tinyface.evaluation.eval_config import build_eval_config
 
-    config = build_eval_config(["pose_bucket"], min_psnr_gain_db=1.0, psnr_regression_margin_db=-50)
+    config = build_eval_config(["pose_bucket"], BlessingThresholds(
+        min_psnr_gain_db=1.0, max_nme_ratio_to_mean_shape=1.0, psnr_regression_margin_db=-50,
+        nme_regression_margin=0.005))
     thresholds = {name: spec.thresholds[0].threshold
                   for name, spec in config.metrics_specs[0].per_slice_thresholds.items()}
     validation = validation_result_pb2.ValidationResult(validation_ok=False)
