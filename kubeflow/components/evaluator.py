@@ -11,6 +11,7 @@ first local run).
 import json
 from typing import Any, Dict, Sequence
 
+from absl import logging
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_component, executor_spec
@@ -26,6 +27,7 @@ MIN_PSNR_GAIN_DB_KEY = "min_psnr_gain_db"
 MAX_NME_RATIO_KEY = "max_nme_ratio_to_mean_shape"
 PSNR_REGRESSION_MARGIN_DB_KEY = "psnr_regression_margin_db"
 NME_REGRESSION_MARGIN_KEY = "nme_regression_margin"
+THRESHOLD_KEYS = (MIN_PSNR_GAIN_DB_KEY, MAX_NME_RATIO_KEY, PSNR_REGRESSION_MARGIN_DB_KEY, NME_REGRESSION_MARGIN_KEY)
 
 
 class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
@@ -55,6 +57,8 @@ def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
 class Executor(evaluator_executor.Executor):
 
     def Do(self, input_dict, output_dict, exec_properties):
+        logging.info("runtime parameters: %s", ", ".join(
+            f"{key} {float(exec_properties[key])}" for key in THRESHOLD_KEYS))
         super().Do(resolution.without_unresolved(input_dict, standard_component_specs.BASELINE_MODEL_KEY),
                    output_dict, apply_runtime_parameters(exec_properties))
 
