@@ -147,8 +147,8 @@ def condition_holds(condition: str, parameter_values: Mapping[str, Any]) -> bool
     expression = re.sub(r"\|\|", " or ", expression)
     expression = re.sub(r"!(?!=)", " not ", expression)
     expression = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", expression))
-    if re.search(r"[A-Za-z_]\w*\s*\(", expression.replace("int(", "").replace("double(", "")
-                 .replace("string(", "")):
+    names = set(re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'|\"[^\"]*\"", "", expression)))
+    if not names <= {"_values", "int", "double", "string", "and", "or", "not", "True", "False"}:
         raise NotImplementedError(f"trigger condition {condition!r} is outside the supported CEL subset")
     allowed = {"_values": dict(parameter_values), "int": int, "double": float, "string": str,
                "__builtins__": {}}
@@ -181,40 +181,48 @@ class LocalKfpBackend:
             if reuse is None or reuse.tasks[name].state != SUCCEEDED:
                 raise ValueError(f"task {name} did not succeed in the run to reuse")
             run.tasks[name] = dataclasses.replace(reuse.tasks[name], reason=f"reused from {reuse.run_id}")
-        upstream = {name: set(_upstream(task)) for name, task in spec.root.dag.tasks.items()}
-        topological_order(spec.root.dag)   # refuses a cycle before anything runs
-        # Backend difference: at most `parallel_tasks` tasks run at once; the backend starts
-        # every task that is ready.
-        with concurrent.futures.ThreadPoolExecutor(self.parallel_tasks) as pool:
+        self._run_dag(spec, _Scope("", spec.root.dag, values, {}), run, self.parallel_tasks)
+        return run
+
+    def _run_dag(self, spec, scope: "_Scope", run: PipelineRun, parallel: int) -> None:
+        upstream = {name: {scope.prefix + producer for producer in _upstream(task)}
+                    for name, task in scope.dag.tasks.items()}
+        topological_order(scope.dag)   # refuses a cycle before anything runs
+        # Backend difference: at most `parallel` tasks run at once (one inside a nested DAG);
+        # the backend starts every task that is ready.
+        with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
             running = {}
-            while len(run.tasks) < len(upstream):
+            while any(scope.prefix + name not in run.tasks for name in upstream):
                 for name in sorted(upstream):
-                    if name not in run.tasks and name not in running.values() and upstream[name] <= set(run.tasks):
-                        running[pool.submit(self._run_task, spec, name, run)] = name
+                    path = scope.prefix + name
+                    if path not in run.tasks and path not in running.values() and upstream[name] <= set(run.tasks):
+                        running[pool.submit(self._run_task, spec, scope, name, run)] = path
                 done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
                     run.tasks[running.pop(future)] = future.result()
-        return run
 
-    def _run_task(self, spec, name: str, run: PipelineRun) -> TaskRun:
-        task = spec.root.dag.tasks[name]
-        upstream_states = {producer: run.tasks[producer].state for producer in _upstream(task)}
+    def _run_task(self, spec, scope: "_Scope", name: str, run: PipelineRun) -> TaskRun:
+        task = scope.dag.tasks[name]
+        path = scope.prefix + name
+        upstream_states = {producer: run.tasks[scope.prefix + producer].state for producer in _upstream(task)}
         blocked = sorted(producer for producer, state in upstream_states.items() if state in (FAILED, SKIPPED))
         if blocked and task.trigger_policy.strategy != _ALL_UPSTREAM_COMPLETED:
-            return TaskRun(name, SKIPPED, reason=f"upstream {', '.join(blocked)} did not succeed")
+            return TaskRun(path, SKIPPED, reason=f"upstream {', '.join(blocked)} did not succeed")
 
         component = spec.components[task.component_ref.name]
-        parameter_values = self._input_parameters(task, component, run)
+        parameter_values = self._input_parameters(scope, task, component, run)
         if task.trigger_policy.condition and not condition_holds(task.trigger_policy.condition, parameter_values):
-            return TaskRun(name, NOT_TRIGGERED, reason=f"condition {task.trigger_policy.condition} is false")
-        artifacts, missing = self._input_artifacts(task, component, run)
+            return TaskRun(path, NOT_TRIGGERED, reason=f"condition {task.trigger_policy.condition} is false")
+        artifacts, missing = self._input_artifacts(scope, task, component, run)
         if missing:
-            return TaskRun(name, SKIPPED, reason=f"no value for the required inputs {', '.join(missing)}")
+            return TaskRun(path, SKIPPED, reason=f"no value for the required inputs {', '.join(missing)}")
+        if component.HasField("dag"):
+            return self._run_sub_dag(spec, path, component, parameter_values, artifacts, run)
 
-        task_root = f"{run.pipeline_root}/{run.run_id}/{name}"
+        task_root = f"{run.pipeline_root}/{run.run_id}/{path}"
         # Backend difference: the launcher writes the executor output to the pod's own
         # /tmp/kfp_outputs/output_metadata.json; each task here has a scratch folder instead.
-        scratch = os.path.join(self.work_dir, run.run_id, name, "kfp_outputs")
+        scratch = os.path.join(self.work_dir, run.run_id, path, "kfp_outputs")
         os.makedirs(scratch, exist_ok=True)
         executor_input = pipeline_spec_pb2.ExecutorInput(
             inputs=pipeline_spec_pb2.ExecutorInput.Inputs(
@@ -222,7 +230,7 @@ class LocalKfpBackend:
                 artifacts=artifacts),
             outputs=pipeline_spec_pb2.ExecutorInput.Outputs(
                 artifacts={key: pipeline_spec_pb2.ArtifactList(artifacts=[pipeline_spec_pb2.RuntimeArtifact(
-                    name=f"{run.run_id}/{name}/{key}", type=definition.artifact_type, uri=f"{task_root}/{key}")])
+                    name=f"{run.run_id}/{path}/{key}", type=definition.artifact_type, uri=f"{task_root}/{key}")])
                     for key, definition in component.output_definitions.artifacts.items()},
                 parameters={key: pipeline_spec_pb2.ExecutorInput.OutputParameter(
                     output_file=os.path.join(scratch, key))
@@ -244,13 +252,13 @@ class LocalKfpBackend:
         # shows) is a file under the work folder.
         log_dir = os.path.join(self.work_dir, run.run_id, "logs")
         os.makedirs(log_dir, exist_ok=True)
-        log_path = os.path.join(log_dir, f"{name}.log")
+        log_path = os.path.join(log_dir, f"{path.replace('/', '.')}.log")
         started = time.monotonic()
         with open(log_path, "w") as log:
             status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=scratch,
                                     env={**os.environ, **self.mounts.env}).returncode
         if status != 0:
-            return TaskRun(name, FAILED, log_path, reason=f"exit status {status}",
+            return TaskRun(path, FAILED, log_path, reason=f"exit status {status}",
                            seconds=time.monotonic() - started)
 
         written = executor_output_utils.load_executor_output(executor_input.outputs.output_file)
@@ -265,18 +273,35 @@ class LocalKfpBackend:
                 artifact.metadata.CopyFrom(written.artifacts[key].artifacts[0].metadata)
             outputs[key] = artifact
         output_parameters = {key: json_format.MessageToDict(value) for key, value in written.parameter_values.items()}
-        return TaskRun(name, SUCCEEDED, log_path, outputs, output_parameters, seconds=time.monotonic() - started)
+        return TaskRun(path, SUCCEEDED, log_path, outputs, output_parameters, seconds=time.monotonic() - started)
 
-    def _input_parameters(self, task, component, run: PipelineRun) -> Dict[str, Any]:
+    def _run_sub_dag(self, spec, path, component, parameter_values, artifacts, run: PipelineRun) -> TaskRun:
+        """A task whose component is a DAG (what a dsl.Condition compiles to): its tasks run
+        with its inputs in scope; it fails when one of them fails."""
+        inner = _Scope(path + "/", component.dag, parameter_values,
+                       {key: listed.artifacts[0] for key, listed in artifacts.items()})
+        self._run_dag(spec, inner, run, parallel=1)
+        failed = sorted(key for key in run.tasks if key.startswith(inner.prefix) and run.tasks[key].state == FAILED)
+        if failed:
+            return TaskRun(path, FAILED, reason=f"{', '.join(failed)} failed")
+        outputs = {}
+        for key, selectors in component.dag.outputs.artifacts.items():
+            selector = selectors.artifact_selectors[0]
+            producer = run.tasks[inner.prefix + selector.producer_subtask]
+            if producer.state == SUCCEEDED:
+                outputs[key] = producer.outputs[selector.output_artifact_key]
+        return TaskRun(path, SUCCEEDED, outputs=outputs)
+
+    def _input_parameters(self, scope, task, component, run: PipelineRun) -> Dict[str, Any]:
         values = {}
         for key, source in task.inputs.parameters.items():
             if source.HasField("component_input_parameter"):
-                if source.component_input_parameter in run.parameters:
-                    values[key] = run.parameters[source.component_input_parameter]
+                if source.component_input_parameter in scope.parameters:
+                    values[key] = scope.parameters[source.component_input_parameter]
             elif source.HasField("runtime_value"):
                 values[key] = json_format.MessageToDict(source.runtime_value.constant)
             elif source.HasField("task_output_parameter"):
-                producer = run.tasks[source.task_output_parameter.producer_task]
+                producer = run.tasks[scope.prefix + source.task_output_parameter.producer_task]
                 if producer.state == SUCCEEDED:
                     values[key] = producer.output_parameters[source.task_output_parameter.output_parameter_key]
             else:
@@ -289,20 +314,34 @@ class LocalKfpBackend:
         return {key: self.mounts.in_image(value) if isinstance(value, str) else value
                 for key, value in values.items()}
 
-    def _input_artifacts(self, task, component, run: PipelineRun):
-        """({input: ArtifactList}, [required inputs whose producer did not succeed])."""
+    def _input_artifacts(self, scope, task, component, run: PipelineRun):
+        """({input: ArtifactList}, [required inputs without an artifact])."""
         artifacts, missing = {}, []
         for key, source in task.inputs.artifacts.items():
-            if not source.HasField("task_output_artifact"):
+            if source.HasField("task_output_artifact"):
+                producer = run.tasks[scope.prefix + source.task_output_artifact.producer_task]
+                found = (producer.outputs.get(source.task_output_artifact.output_artifact_key)
+                         if producer.state == SUCCEEDED else None)
+            elif source.HasField("component_input_artifact"):
+                found = scope.artifacts.get(source.component_input_artifact)
+            else:
                 raise NotImplementedError(f"task {task.task_info.name}: input artifact {key} has an unsupported source")
-            producer = run.tasks[source.task_output_artifact.producer_task]
-            if producer.state != SUCCEEDED:
-                if not component.input_definitions.artifacts[key].is_optional:
-                    missing.append(key)
-                continue   # an optional input whose producer did not run is left out
-            artifacts[key] = pipeline_spec_pb2.ArtifactList(
-                artifacts=[producer.outputs[source.task_output_artifact.output_artifact_key]])
+            if found is not None:
+                artifacts[key] = pipeline_spec_pb2.ArtifactList(artifacts=[found])
+            elif not component.input_definitions.artifacts[key].is_optional:
+                missing.append(key)
+            # else: an optional input whose producer did not run is left out
         return artifacts, missing
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scope:
+    """A DAG being run: its tasks' names are prefixed with `prefix` in the run; `parameters`
+    and `artifacts` are what its tasks' componentInput... sources name."""
+    prefix: str
+    dag: pipeline_spec_pb2.DagSpec
+    parameters: Mapping[str, Any]
+    artifacts: Mapping[str, pipeline_spec_pb2.RuntimeArtifact]
 
 
 def _to_value(value: Any) -> struct_pb2.Value:

@@ -8,11 +8,9 @@ clean, is judged against the model TF Serving serves (span 1's) and is pushed wh
 What only a real cluster shows (images, pods, the KFP UI) is out of reach here.
 """
 
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import warnings
 
 import pytest
@@ -52,19 +50,6 @@ BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 TRAINING_TASKS = ("PairGen", "Trainer", "Evaluator", "Pusher")
 
 
-def _load_backend():
-    # By file: under --import-mode=importlib, tests/ is not importable as a package.
-    name = "tinyface_tests_kfp_local_backend"
-    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), "kfp_local_backend.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module   # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-kfp_backend = _load_backend()
-
-
 def _compile(tmp_path, monkeypatch, name, *flags):
     config = tmp_path / "compile.yaml"
     config.write_text(COMPILE_CONFIG)
@@ -95,7 +80,7 @@ def _uri(run, task, key):
     return run.artifact(task, key).uri
 
 
-def test_three_spans_of_scheduled_retraining(tmp_path, monkeypatch, synthetic_faces):
+def test_three_spans_of_scheduled_retraining(tmp_path, monkeypatch, synthetic_faces, kfp_backend):
     spec = _compile(tmp_path, monkeypatch, "tinyface.yaml", "--no-infra-validation")
     infra_spec = _compile(tmp_path, monkeypatch, "tinyface-infra.yaml")
     bucket = str(tmp_path / "bucket")
