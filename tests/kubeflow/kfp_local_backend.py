@@ -1,6 +1,6 @@
 """Runs a compiled KFP v2 PipelineSpec on this machine, task by task, as the KFP v2 backend does.
 
-For each task of the root DAG, in dependency order: the parameters from the run's values and
+For each task of the DAG (and of the DAGs nested in it, e.g. by dsl.If), in dependency order: the parameters from the run's values and
 the spec's defaults and constants, the input artifacts (URI and metadata) from the upstream
 tasks' outputs, output URIs under the pipeline root; then the container's own command and
 args from the spec with the placeholders filled in by kfp.local, run as a process whose
