@@ -99,9 +99,10 @@ KUBEFLOW_IMAGE_NAME = os.environ.get("TINYFACE_IMAGE_NAME", "tinyface-pipeline:l
 KUBEFLOW_IMAGE_DIGEST = os.environ.get("TINYFACE_IMAGE_DIGEST")
 # The Dockerfile's WORKDIR: the repository inside the image (the checked-in schema is read there).
 KUBEFLOW_IMAGE_REPO_DIR = "/tinyface"
-# Default of the data_root runtime parameter: a folder of span-N folders that the pods can read
-# as files (a mounted volume; on Vertex, Cloud Storage appears under /gcs/<bucket>/). None: every
-# run must name it.
+# Default of the data_root runtime parameter: a folder of span-N folders the pods read, a URI of
+# a tf.io.gfile filesystem read directly with nothing mounted (gs:// is built into TensorFlow;
+# s3:// and hdfs:// need tensorflow-io's filesystem plugins in the image), or a mounted folder
+# (on Vertex, Cloud Storage also appears under /gcs/<bucket>/). None: every run must name it.
 KUBEFLOW_DATA_ROOT = os.environ.get("TINYFACE_KUBEFLOW_DATA_ROOT")
 KUBEFLOW_USE_SPANS = True      # scheduled retraining reads the newest span-N folder of data_root
 # InfraValidator: the model must load in TF Serving's official image (the version matching

@@ -20,6 +20,7 @@ from components.face_example_gen.spec import FaceIngestOptions
 from components.pair_gen.component import PairGen
 from components.served_model_pusher.component import Pusher
 from kubeflow.components import evaluator as kubeflow_evaluator
+from kubeflow.components.archive_span_statistics import ArchiveSpanStatistics
 from kubeflow.components import face_example_gen as kubeflow_example_gen
 from kubeflow.components import infra_validator as kubeflow_infra_validator
 from kubeflow.components import trainer as kubeflow_trainer
@@ -88,8 +89,7 @@ def create_pipeline(
         drift_validator_class, data_gate_class = DistributionValidator, DataGate
     else:   # the same baseline, from the span statistics archive instead of ML Metadata
         previous_span = PreviousSpanStatistics(
-            examples=example_gen.outputs["examples"], statistics=statistics_gen.outputs["statistics"],
-            archive_root=kf.statistics_archive,
+            examples=example_gen.outputs["examples"], archive_root=kf.statistics_archive,
         ).with_id("previous_span_statistics")
         baseline_statistics = previous_span.outputs[BASELINE_STATISTICS_KEY]
         drift_validator_class, data_gate_class = kubeflow_validators.DistributionValidator, kubeflow_validators.DataGate
@@ -103,6 +103,11 @@ def create_pipeline(
         schema_anomalies=example_validator.outputs["anomalies"],
         drift_anomalies=distribution_validator.outputs["anomalies"],
         baseline_statistics=baseline_statistics)
+    # On Kubeflow the span's statistics join the drift baselines once its data passed.
+    archive_statistics = None if kf is None else ArchiveSpanStatistics(
+        examples=example_gen.outputs["examples"], statistics=statistics_gen.outputs["statistics"],
+        data_report=data_gate.outputs["data_report"], archive_root=kf.statistics_archive,
+    ).with_id("archive_span_statistics")
     pair_gen = PairGen(
         examples=example_gen.outputs["examples"],
         data_report=data_gate.outputs["data_report"],
@@ -160,7 +165,8 @@ def create_pipeline(
 
     components = [component for component in (
         example_gen, statistics_gen, schema_gen, example_validator, previous_span, distribution_validator,
-        data_gate, pair_gen, trainer, latest_blessed_model, evaluator, infra_validator, pusher) if component is not None]
+        data_gate, archive_statistics, pair_gen, trainer, latest_blessed_model, evaluator, infra_validator, pusher)
+        if component is not None]
     # TFX's cache keys see no code: each node's key gets the fingerprint of the code it runs.
     code_fingerprint.attach(components)
     return tfx.dsl.Pipeline(

@@ -11,17 +11,19 @@ import pytest
 REAL_FACES = os.path.join(os.path.dirname(__file__), "data", "real_faces")
 
 
-def _load_bad_input_corpus():
-    # By file: under --import-mode=importlib, tests/ is not importable as a package.
-    name = "tinyface_tests_bad_input_corpus"
-    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), "bad_input_corpus.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+def load_tests_file(relative_path):
+    """A module of tests/ loaded by file: under --import-mode=importlib, tests/ is not
+    importable as a package."""
+    name = "tinyface_tests_" + os.path.splitext(relative_path)[0].replace("/", "_")
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), relative_path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up here
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
-BAD_INPUT = _load_bad_input_corpus()
+BAD_INPUT = load_tests_file("bad_input_corpus.py")
 
 
 def pytest_generate_tests(metafunc):
@@ -34,6 +36,12 @@ def pytest_generate_tests(metafunc):
             for case in BAD_INPUT.CASES])
     if "bad_input_format" in metafunc.fixturenames:
         metafunc.parametrize("bad_input_format", BAD_INPUT.FORMATS)
+
+
+@pytest.fixture(scope="session")
+def kfp_backend():
+    """tests/kubeflow/kfp_local_backend.py: runs compiled KFP PipelineSpecs on this machine."""
+    return load_tests_file("kubeflow/kfp_local_backend.py")
 
 
 @pytest.fixture(scope="session")

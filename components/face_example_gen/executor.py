@@ -18,6 +18,7 @@ from tfx.utils import proto_utils
 
 from components.face_example_gen.spec import AUTO_FORMAT, FaceIngestOptions
 from tinyface.beam.ingest import ReadFaces, SummarizeIngestion
+from tinyface.data import files
 from tinyface.data.readers.detect import detect_format
 from tinyface.validation import ingestion_summary
 
@@ -50,7 +51,7 @@ class Executor(BaseExampleGenExecutor):
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
         # The driver has already put the resolved span into the split's pattern.
-        self._root = os.path.normpath(os.path.join(
+        self._root = files.normalised(os.path.join(
             exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits[0].pattern))
         self._data_format = (detect_format(self._root) if options.data_format == AUTO_FORMAT
                              else options.data_format)

@@ -11,6 +11,7 @@ first local run).
 import json
 from typing import Any, Dict, Sequence
 
+from absl import logging
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_component, executor_spec
@@ -47,6 +48,8 @@ def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
 class Executor(evaluator_executor.Executor):
 
     def Do(self, input_dict, output_dict, exec_properties):
+        logging.info("runtime parameters: %s", ", ".join(
+            f"{name} {float(exec_properties[name])}" for name in THRESHOLD_NAMES))
         super().Do(resolution.without_unresolved(input_dict, standard_component_specs.BASELINE_MODEL_KEY),
                    output_dict, apply_runtime_parameters(exec_properties))
 

@@ -1,10 +1,11 @@
 """PreviousSpanStatistics: the drift baseline on Kubeflow, found in the span archive.
 
 Takes the place of pipeline/resolvers.py's PreviousSpanStatisticsStrategy (which reads ML
-Metadata; KFP v2 runs no resolvers): it archives the current span's statistics, then outputs
-the statistics of the newest span older than the current one, so a retried drifted span is never
-compared with itself. For the first span it outputs an artifact marked unresolved (resolution.py),
-and DistributionValidator then checks nothing, as locally.
+Metadata; KFP v2 runs no resolvers): it outputs the archived statistics of the newest span
+older than the current one, so a retried drifted span is never compared with itself. For the
+first span it outputs an artifact marked unresolved (resolution.py), and DistributionValidator
+then checks nothing, as locally. Only spans that passed the DataGate are in the archive
+(ArchiveSpanStatistics writes them), so a drifted span never becomes the next one's baseline.
 """
 
 import re
@@ -20,8 +21,7 @@ from kubeflow import span_archive
 from kubeflow.components import resolution
 from kubeflow.components.face_example_gen import DATA_ROOT_PROPERTY
 
-EXAMPLES_KEY = "examples"
-STATISTICS_KEY = "statistics"                     # this span's statistics
+EXAMPLES_KEY = "examples"                         # this span's: its span and data root
 BASELINE_STATISTICS_KEY = "baseline_statistics"   # the previous span's (output)
 ARCHIVE_ROOT_KEY = "archive_root"
 SOURCE_URI_PROPERTY = "tinyface_source_uri"
@@ -29,10 +29,7 @@ SOURCE_URI_PROPERTY = "tinyface_source_uri"
 
 class PreviousSpanStatisticsSpec(ComponentSpec):
     PARAMETERS = {ARCHIVE_ROOT_KEY: ExecutionParameter(type=str)}
-    INPUTS = {
-        EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-        STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics),
-    }
+    INPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {BASELINE_STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics)}
 
 
@@ -40,11 +37,9 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
-        statistics = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
         baseline = artifact_utils.get_single_instance(output_dict[BASELINE_STATISTICS_KEY])
         archive = span_archive.SpanArchive(exec_properties[ARCHIVE_ROOT_KEY],
                                            examples.get_string_custom_property(DATA_ROOT_PROPERTY))
-        archive.put(examples.span, statistics.uri, statistics.split_names)
         previous = archive.newest_before(examples.span)
         if previous is None:
             logging.info("span %d is the first span of %s: no drift baseline", examples.span, archive.data_root)
@@ -65,7 +60,7 @@ class PreviousSpanStatistics(base_component.BaseComponent):
     SPEC_CLASS = PreviousSpanStatisticsSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
-    def __init__(self, examples: types.BaseChannel, statistics: types.BaseChannel, archive_root: str):
+    def __init__(self, examples: types.BaseChannel, archive_root: str):
         super().__init__(spec=PreviousSpanStatisticsSpec(
-            examples=examples, statistics=statistics, archive_root=archive_root,
+            examples=examples, archive_root=archive_root,
             baseline_statistics=types.Channel(type=standard_artifacts.ExampleStatistics)))

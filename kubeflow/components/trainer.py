@@ -13,6 +13,7 @@ time, from this machine's copy of trainer/.
 
 from typing import Any, Dict
 
+from absl import logging
 from tfx import types
 from tfx.components.trainer import executor as trainer_executor
 from tfx.dsl.components.base import base_component, executor_spec
@@ -54,6 +55,8 @@ def apply_runtime_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
 class Executor(trainer_executor.GenericExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
+        logging.info("runtime parameters: model %s, %d training steps",
+                     exec_properties[MODEL_NAME_KEY], int(exec_properties[TRAIN_STEPS_KEY]))
         super().Do(input_dict, output_dict, apply_runtime_parameters(exec_properties))
 
 

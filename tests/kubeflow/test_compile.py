@@ -50,7 +50,8 @@ def test_every_component_is_a_task(compiled):
     node_ids = {node.id for node in result.pipeline.components}
     assert set(result.spec.root.dag.tasks) == node_ids
     assert node_ids == {"FaceExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                        "previous_span_statistics", "DistributionValidator", "DataGate", "PairGen", "Trainer",
+                        "previous_span_statistics", "DistributionValidator", "DataGate", "archive_span_statistics",
+                        "PairGen", "Trainer",
                         "served_model", "Evaluator", "InfraValidator", "Pusher"}
     tasks = result.spec.root.dag.tasks
     # Pusher waits for both verdicts; the Evaluator compares with the served model.

@@ -21,6 +21,7 @@ from components.artifacts import DataReport
 from components.data_gate import spec as data_gate_spec
 from kubeflow import span_archive
 from kubeflow.components import evaluator, face_example_gen, resolution, serving_model_baseline, trainer, validators
+from kubeflow.components import archive_span_statistics as archive_statistics
 from kubeflow.components import infra_validator
 from kubeflow.components import previous_span_statistics as previous_span
 from pipeline import configs
@@ -108,27 +109,50 @@ def test_archive_keeps_the_newest_statistics_per_span_and_data_root(tmp_path):
     assert span_archive.SpanArchive(str(tmp_path / "archive"), "/data/other").newest_before(9) is None
 
 
-def _run_previous_span(tmp_path, span, statistics, data_root="/data/faces"):
+def _run_previous_span(tmp_path, span, data_root="/data/faces"):
     examples = _artifact(standard_artifacts.Examples, tmp_path / f"examples-{span}", span=span)
     examples.set_string_custom_property(face_example_gen.DATA_ROOT_PROPERTY, data_root)
     output = _artifact(standard_artifacts.ExampleStatistics, tmp_path / f"baseline-{span}")
     previous_span.Executor().Do(
-        {previous_span.EXAMPLES_KEY: [examples], previous_span.STATISTICS_KEY: [statistics]},
+        {previous_span.EXAMPLES_KEY: [examples]},
         {previous_span.BASELINE_STATISTICS_KEY: [output]},
         {previous_span.ARCHIVE_ROOT_KEY: str(tmp_path / "archive")})
     return output
 
 
+def _archive_span(tmp_path, span, statistics, passed=True, data_root="/data/faces"):
+    examples = _artifact(standard_artifacts.Examples, tmp_path / f"examples-{span}", span=span)
+    examples.set_string_custom_property(face_example_gen.DATA_ROOT_PROPERTY, data_root)
+    report = _artifact(DataReport, tmp_path / f"report-{span}")
+    with open(os.path.join(report.uri, data_report.REPORT_JSON), "w") as f:
+        json.dump({"passed": passed}, f)
+    archive_statistics.Executor().Do(
+        {archive_statistics.EXAMPLES_KEY: [examples], archive_statistics.STATISTICS_KEY: [statistics],
+         archive_statistics.DATA_REPORT_KEY: [report]},
+        {}, {archive_statistics.ARCHIVE_ROOT_KEY: str(tmp_path / "archive")})
+
+
 def test_previous_span_statistics_first_span_then_the_one_before(tmp_path):
-    first = _run_previous_span(tmp_path, 1, _statistics(tmp_path / "stats-1", 1, [100.0, 110.0]))
+    first = _run_previous_span(tmp_path, 1)
     assert not resolution.is_resolved(first)                 # the first span: no baseline
+    _archive_span(tmp_path, 1, _statistics(tmp_path / "stats-1", 1, [100.0, 110.0]))
     second_statistics = _statistics(tmp_path / "stats-2", 2, [50.0, 60.0])
-    second = _run_previous_span(tmp_path, 2, second_statistics)
+    second = _run_previous_span(tmp_path, 2)
     assert resolution.is_resolved(second) and second.span == 1
     assert artifact_utils.decode_split_names(second.split_names) == ["train"]
     assert sorted(os.listdir(second.uri)) == ["Split-train"]   # the statistics, not the manifest
-    retried = _run_previous_span(tmp_path, 2, second_statistics)   # a retried span 2: still span 1
+    _archive_span(tmp_path, 2, second_statistics)
+    retried = _run_previous_span(tmp_path, 2)                  # a retried span 2: still span 1
     assert retried.span == 1
+
+
+def test_only_spans_that_passed_the_data_gate_are_archived(tmp_path):
+    statistics = _statistics(tmp_path / "stats-1", 1, [100.0, 110.0])
+    with pytest.raises(ValueError, match="did not pass the DataGate; not archived"):
+        _archive_span(tmp_path, 1, statistics, passed=False)
+    assert span_archive.SpanArchive(str(tmp_path / "archive"), "/data/faces").entries() == []
+    _archive_span(tmp_path, 1, statistics)
+    assert [entry.span for entry in span_archive.SpanArchive(str(tmp_path / "archive"), "/data/faces").entries()] == [1]
 
 
 def test_the_unresolved_mark_survives_kfps_artifact_metadata(tmp_path):

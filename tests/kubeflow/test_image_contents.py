@@ -79,6 +79,7 @@ def test_every_executor_class_is_shipped(compiled):
     ours = {path for path in class_paths if not path.startswith("tfx.")}
     assert ours == {
         "kubeflow.components.face_example_gen.Executor", "kubeflow.components.previous_span_statistics.Executor",
+        "kubeflow.components.archive_span_statistics.Executor",
         "kubeflow.components.validators.DistributionValidatorExecutor", "kubeflow.components.validators.DataGateExecutor",
         "components.pair_gen.executor.Executor", "kubeflow.components.trainer.Executor",
         "kubeflow.components.serving_model_baseline.Executor", "kubeflow.components.evaluator.Executor",

@@ -28,7 +28,8 @@ def test_kubeflow_wiring_has_the_local_edges(tmp_path, compiled, caplog):
     kubeflow = compiled[0].pipeline
     local_nodes = {node.id: node for node in local.components}
     kubeflow_nodes = {node.id: node for node in kubeflow.components}
-    assert set(kubeflow_nodes) == {RENAMED.get(node_id, node_id) for node_id in local_nodes} | {"InfraValidator"}
+    assert set(kubeflow_nodes) == {RENAMED.get(node_id, node_id) for node_id in local_nodes} | {
+        "InfraValidator", "archive_span_statistics"}
     # Locally resolvers read ML Metadata; on Kubeflow components read storage.
     assert isinstance(local_nodes["previous_span_statistics"], tfx.dsl.Resolver)
     assert isinstance(local_nodes["latest_blessed_model"], tfx.dsl.Resolver)
@@ -37,7 +38,9 @@ def test_kubeflow_wiring_has_the_local_edges(tmp_path, compiled, caplog):
     # The local resolvers have no upstream edges (they query metadata); their replacements take
     # the current span's artifacts; InfraValidator sits between the Trainer and Pusher.
     expected = {(RENAMED.get(a, a), RENAMED.get(b, b)) for a, b in _edges(local)}
-    expected |= {("FaceExampleGen", "previous_span_statistics"), ("StatisticsGen", "previous_span_statistics"),
+    expected |= {("FaceExampleGen", "previous_span_statistics"),
+                 ("FaceExampleGen", "archive_span_statistics"), ("StatisticsGen", "archive_span_statistics"),
+                 ("DataGate", "archive_span_statistics"),
                  ("Trainer", "InfraValidator"), ("PairGen", "InfraValidator"), ("InfraValidator", "Pusher")}
     assert _edges(kubeflow) == expected
 

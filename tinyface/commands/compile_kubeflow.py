@@ -30,7 +30,8 @@ def add_compile_arguments(parser):
                              "this name; default: $TINYFACE_IMAGE_REGISTRY/tinyface-pipeline:latest, or "
                              "@$TINYFACE_IMAGE_DIGEST)")
     parser.add_argument("--data-root", metavar="DIR",
-                        help="default of the data_root parameter: a folder of span-N folders the pods can read")
+                        help="default of the data_root parameter: a folder of span-N folders the pods read "
+                             "(gs://, s3://, ... or a mounted path)")
     parser.add_argument("--config", metavar="FILE",
                         help="YAML/JSON settings file, as for `tinyface run --config` (defaults of the parameters)")
     parser.add_argument("--no-infra-validation", action="store_true",

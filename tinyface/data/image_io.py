@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tinyface.data.errors import BadInput
+from tinyface.data import files
 from tinyface.data.files import require_regular_file
 
 # The largest image decoded, in pixels, checked on the header before any pixel is decoded. A
@@ -35,7 +36,7 @@ def load_rgb(path, upright=False):
     if require_regular_file(path, "image file").st_size == 0:
         raise BadInput(path, "empty image file (0 bytes)")
     try:
-        with Image.open(path) as image:
+        with Image.open(_source(path)) as image:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise BadInput(path, f"image too large: {width}x{height} = {width * height} pixels, "
@@ -60,6 +61,11 @@ def load_rgb(path, upright=False):
         if isinstance(error, EOFError) or "truncated" in str(error).lower():
             raise BadInput(path, "truncated image") from None
         raise BadInput(path, f"cannot decode image: {error}") from None
+
+
+def _source(path):
+    """What PIL opens: a local path itself (PIL reads it lazily), a URI's bytes in memory."""
+    return files.open_binary(path) if files.is_uri(path) else path
 
 
 def _to_rgb_array(image):
@@ -89,7 +95,7 @@ def _composite_over_black(rgba):
 def exif_orientation(path):
     """The EXIF orientation tag (1..8) of an image file; 1 (as stored) when it has none."""
     try:
-        with Image.open(path) as image:
+        with Image.open(_source(path)) as image:
             value = image.getexif().get(_ORIENTATION_TAG, 1)
     except (OSError, SyntaxError, ValueError):
         return 1

@@ -25,7 +25,7 @@ def test_writes_the_spec_and_says_what_it_holds(tmp_path, command_stdout, monkey
                      "--beam-option", "project=tf-proj", "--beam-option", "region=us-central1",
                      "--beam-option", "temp_location=gs://b/tmp", "--no-infra-validation"]) == 0
     printed = command_stdout().splitlines()
-    assert printed[0] == (f"wrote {out}: 12 tasks, image reg/tinyface-pipeline:3, "
+    assert printed[0] == (f"wrote {out}: 13 tasks, image reg/tinyface-pipeline:3, "
                           f"pipeline root {ROOT}/pipelines/{configs.PIPELINE_NAME}")
     assert printed[1].startswith('runtime parameters: data_root="/mnt/faces", max_nme_ratio_to_mean_shape=1.0')
     assert "span=0" in printed[1] and f"train_steps={configs.TRAIN_STEPS}" in printed[1]

@@ -19,6 +19,7 @@ import numpy as np
 
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
+from tinyface.data import files
 from tinyface.data.files import is_regular_file, require_regular_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp")
@@ -61,7 +62,7 @@ class LineListReader(Reader):
     line in `_parse_line(root, unit, number, tokens, dataset, subset, faces_per_image)`."""
 
     def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
+        root, unit = files.absolute(root), files.absolute(unit)
         try:
             lines = read_lines(unit)
         except BadInput as error:
@@ -105,18 +106,18 @@ class LineListReader(Reader):
 
 def walk_files(root, with_folders=False):
     """Every file under `root` (and every folder below it, if `with_folders`), recursively,
-    as sorted absolute paths.
+    as sorted absolute paths (URIs under a URI root).
 
     Symbolic links to folders are not followed (a link loop cannot trap the walk); a link
     whose target cannot be resolved (broken, or a loop) is listed as a file, so reading it
     reports the problem with its name.
     """
-    root = os.path.abspath(root)
-    if not os.path.isdir(root):
+    root = files.absolute(root)
+    if not files.is_dir(root):
         raise BadInput(root, "not a directory")
     paths = []
-    for folder, folders, files in os.walk(root):
-        paths.extend(os.path.join(folder, name) for name in files)
+    for folder, folders, names in files.walk(root):
+        paths.extend(os.path.join(folder, name) for name in names)
         if with_folders:
             paths.extend(os.path.join(folder, name) for name in folders)
     return sorted(paths)
@@ -131,7 +132,7 @@ def read_lines(path):
     """
     require_regular_file(path, "annotation file")
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with files.open_text(path) as handle:
             lines = handle.read().splitlines()
     except OSError as error:
         raise BadInput(path, f"cannot read annotation file: {error.strerror or error}") from None
@@ -145,7 +146,7 @@ def first_line_tokens(path, limit=65536):
     if not is_regular_file(path):
         return []  # a FIFO would block the sniffing read forever
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with files.open_text(path) as handle:
             for _ in range(8):
                 line = handle.readline(limit)
                 if not line:
@@ -193,7 +194,7 @@ def first_existing(candidates):
         if is_regular_file(candidate):
             return candidate
     for candidate in candidates:
-        if os.path.lexists(candidate) and not os.path.isdir(candidate):
+        if files.is_present(candidate) and not files.is_dir(candidate):
             return candidate
     return None
 
@@ -208,7 +209,7 @@ def image_beside(annotation_path):
         return found
     # Mixed-case extensions (".Jpg") are rare; only then pay for listing the folder.
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(files.list_dir(folder))
     except OSError:
         return None
     for name in names:
@@ -225,7 +226,7 @@ def describe_image_beside(annotation_path):
 
 def relative_path(path, root):
     """`path` relative to `root` with '/' separators (part of every face id, so OS-independent)."""
-    return os.path.relpath(path, os.path.abspath(root)).replace(os.sep, "/")
+    return files.relative(path, files.absolute(root)).replace(os.sep, "/")
 
 
 def subset_from_list_name(path):

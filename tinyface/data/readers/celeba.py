@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from tinyface.data import landmarks
+from tinyface.data import files, landmarks
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
@@ -37,7 +37,7 @@ class CelebaReader(base.Reader):
         return file_name.startswith("list_landmarks") and "celeba" in file_name and file_name.endswith(".txt")
 
     def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
+        root, unit = files.absolute(root), files.absolute(unit)
         dataset = dataset or self.default_dataset
         aligned = "align" in os.path.basename(unit).lower()
         list_folder = os.path.dirname(unit)
@@ -45,7 +45,7 @@ class CelebaReader(base.Reader):
         boxes, partition = {}, {}
         if not aligned:
             bbox_path = os.path.join(list_folder, _BBOX_FILE)
-            if os.path.isfile(bbox_path):
+            if files.is_regular_file(bbox_path):
                 yield from _read_boxes(bbox_path, boxes)
         partition_path = base.first_existing(
             os.path.join(folder, _PARTITION_FILE)
@@ -150,7 +150,7 @@ def _image_finder(root, list_folder, image_folder_name):
     folders = []
     for parent in (list_folder, os.path.dirname(list_folder), root):
         for sub in (image_folder_name, os.path.join("Img", image_folder_name), ""):
-            folder = os.path.normpath(os.path.join(parent, sub))
+            folder = files.normalised(os.path.join(parent, sub))
             if folder not in folders:
                 folders.append(folder)
     last_hit = []
@@ -158,7 +158,7 @@ def _image_finder(root, list_folder, image_folder_name):
     def find(name):
         for folder in last_hit + folders:
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
+            if files.is_regular_file(path):
                 last_hit[:] = [folder]
                 return path
         return None

@@ -1,7 +1,6 @@
 """Guessing a dataset root's annotation format from the files it holds."""
 
-import os
-
+from tinyface.data import files
 from tinyface.data.readers import READERS
 from tinyface.data.readers.base import walk_files
 
@@ -14,7 +13,7 @@ def detect_format(root):
     Each reader judges the files by name and first line (see its `matches`). ValueError naming
     the root when no format matches, or when several do (then the caller must choose).
     """
-    if not os.path.isdir(root):
+    if not files.is_dir(root):
         raise ValueError(f"cannot detect the annotation format: {root} is not a directory")
     files_by_format = {name: [] for name in READERS}
     for path in walk_files(root):

@@ -14,7 +14,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from tinyface.data import landmarks
+from tinyface.data import files, landmarks
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 from tinyface.data.files import is_regular_file, require_regular_file
@@ -53,14 +53,14 @@ class DlibXmlReader(base.Reader):
         if not path.lower().endswith(".xml") or not is_regular_file(path):
             return False  # (opening a FIFO to sniff it would block forever)
         try:
-            with open(path, "rb") as handle:
+            with files.open_binary(path) as handle:
                 head = handle.read(_SNIFF_BYTES)
         except OSError:
             return False
         return b"<dataset" in head and b"<images" in head
 
     def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
+        root, unit = files.absolute(root), files.absolute(unit)
         try:
             images = parse_dlib_xml(unit)
         except BadInput as error:
@@ -78,8 +78,8 @@ class DlibXmlReader(base.Reader):
             if not file_name:
                 yield BadInput(unit, "<image> has no 'file' attribute", image.line)
                 continue
-            image_path = os.path.normpath(os.path.join(folder, file_name))
-            if not os.path.lexists(image_path):  # there but unreadable: load_rgb says why
+            image_path = files.normalised(os.path.join(folder, file_name))
+            if not files.is_present(image_path):  # there but unreadable: load_rgb says why
                 yield BadInput(unit, f"image not found: {image_path}", image.line)
                 continue
             relative = base.relative_path(image_path, root)
@@ -142,7 +142,7 @@ def parse_dlib_xml(path):
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = refuse_dtd
     try:
-        with open(path, "rb") as handle:
+        with files.open_binary(path) as handle:
             parser.ParseFile(handle)
     except xml.parsers.expat.ExpatError as error:
         message = xml.parsers.expat.ErrorString(error.code)

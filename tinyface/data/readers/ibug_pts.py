@@ -7,11 +7,9 @@
     }
 """
 
-import os
-
 import numpy as np
 
-from tinyface.data import landmarks
+from tinyface.data import files, landmarks
 from tinyface.data.annotation import FaceAnnotation
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
@@ -28,7 +26,7 @@ class IbugPtsReader(base.Reader):
         return path.lower().endswith(".pts")
 
     def parse_unit(self, root, unit, dataset=None):
-        root, unit = os.path.abspath(root), os.path.abspath(unit)
+        root, unit = files.absolute(root), files.absolute(unit)
         try:
             points = parse_pts(unit)
         except BadInput as error:

@@ -9,7 +9,7 @@ nose, left mouth corner, right mouth corner). The CUHK lists write Windows separ
 import os
 
 
-from tinyface.data import landmarks
+from tinyface.data import files, landmarks
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
 
@@ -53,4 +53,4 @@ def _find_image(root, unit, name):
         if person:
             candidates.append(os.path.join(folder, person, file_name))
     found = base.first_existing(candidates)
-    return os.path.normpath(found) if found else None
+    return files.normalised(found) if found else None

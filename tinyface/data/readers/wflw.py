@@ -11,7 +11,7 @@ import os
 
 
 from tinyface import features
-from tinyface.data import landmarks
+from tinyface.data import files, landmarks
 from tinyface.data.errors import BadInput
 from tinyface.data.readers import base
 
@@ -60,4 +60,4 @@ class WflwReader(base.LineListReader):
             os.path.join(root, name),
             os.path.join(os.path.dirname(unit), name),
         ])
-        return os.path.normpath(found) if found else None
+        return files.normalised(found) if found else None
