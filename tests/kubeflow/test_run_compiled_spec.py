@@ -37,7 +37,6 @@ training:
   model: dic
   batch_size: 4
   checkpoint_every: 2
-  eval_steps: 1
   mixed_precision: "off"
 trainer:
   eval_steps: 1
