@@ -1,6 +1,8 @@
 """`tinyface run --config FILE`: a YAML file overrides any setting, mistakes name file and line."""
 
+import glob
 import json
+import os
 
 import pytest
 from google.protobuf import json_format
@@ -144,3 +146,22 @@ def test_an_unknown_model_names_the_line(tmp_path):
     path = _write(tmp_path, "training:\n  batch_size: 4\n  model: srgan\n")
     with pytest.raises(BadInput, match=rf"^{path}:3: training.model: unknown model 'srgan'"):
         load_run_config(path)
+
+
+CHECKED_IN_CONFIGS = sorted(glob.glob(os.path.join(configs.REPO_ROOT, "configs", "*.yaml")))
+
+
+@pytest.mark.parametrize("path", CHECKED_IN_CONFIGS, ids=os.path.basename)
+def test_every_checked_in_run_config_loads_and_names_its_model(path):
+    # The README tells users to run these files as they are: each must load, and its model be
+    # the one its name says.
+    config = load_run_config(path)
+    name = os.path.basename(path)[:-len(".yaml")]
+    model = name[len("real_faces_"):] if name.startswith("real_faces_") else "jasrnet"
+    assert config.training_config.model == model
+    assert config.data_format == "300w"
+
+
+def test_there_are_checked_in_run_configs():
+    assert {"real_faces.yaml", "real_faces_dic.yaml", "real_faces_proguigan.yaml"} <= set(
+        map(os.path.basename, CHECKED_IN_CONFIGS))
