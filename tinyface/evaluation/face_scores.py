@@ -146,11 +146,21 @@ class SliceScores:
             else:
                 values.update({NME: nan, FAILURE_RATE_008: nan, FAILURE_RATE_010: nan, AUC_008: nan})
             values[MEAN_SHAPE_NME] = mean_shape_nme
-            # A zero floor (all faces identical) makes the ratio meaningless, not infinite.
-            values[NME_RATIO_TO_MEAN_SHAPE] = (values[NME] / mean_shape_nme
-                                               if mean_shape_nme and np.isfinite(mean_shape_nme) else nan)
+            values[NME_RATIO_TO_MEAN_SHAPE] = _ratio_to_mean_shape(values[NME], mean_shape_nme)
             output[model] = values
         return output
+
+
+def _ratio_to_mean_shape(nme, mean_shape_nme):
+    """NME over the mean shape's, the floor blessing compares with. A slice of one face (or of
+    identical faces) has a mean shape equal to its truth, NME 0: a floor no model can beat and
+    nothing to judge, so its ratio is 0 and it never blocks blessing (a weekly span with a single
+    profile face would otherwise stop every push). No landmarks at all: NaN, as NME is."""
+    if not np.isfinite(mean_shape_nme):
+        return float("nan")
+    if mean_shape_nme == 0.0:
+        return 0.0
+    return nme / mean_shape_nme
 
 
 def slice_keys(example_features, slice_features):

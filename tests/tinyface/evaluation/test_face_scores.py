@@ -54,6 +54,23 @@ def test_floors_and_perfect_answers_per_slice():
     assert np.isfinite(profile[face_scores.PSNR_Y])
 
 
+def test_a_slice_of_one_face_has_no_mean_shape_to_beat_and_does_not_block_blessing():
+    rng = np.random.default_rng(2)
+    scored = []
+    for pose in ("frontal", "frontal", "profile"):
+        example, hr, lr, gt = _pair(rng, pose)
+        # Landmarks a little off the truth: NME > 0 on every face.
+        answer = {signatures.SR_IMAGE_OUTPUT: bicubic_resize(lr, 32), signatures.LANDMARKS_OUTPUT: gt + 0.5}
+        scored.append((example, answer))
+    by_slice = face_scores.score_by_slice(scored, [features.POSE_BUCKET])
+    single = by_slice[((features.POSE_BUCKET, "profile"),)]
+    assert single[face_scores.NME] > 0.0 and single[face_scores.MEAN_SHAPE_NME] == 0.0
+    assert single[face_scores.NME_RATIO_TO_MEAN_SHAPE] == 0.0
+    pair = by_slice[((features.POSE_BUCKET, "frontal"),)]
+    assert pair[face_scores.NME_RATIO_TO_MEAN_SHAPE] == pytest.approx(
+        pair[face_scores.NME] / pair[face_scores.MEAN_SHAPE_NME])
+
+
 def test_an_sr_answer_of_the_wrong_size_is_an_error():
     example, _, _, gt = _pair(np.random.default_rng(1), "frontal")
     answer = {signatures.SR_IMAGE_OUTPUT: np.zeros((16, 16, 3), np.uint8), signatures.LANDMARKS_OUTPUT: gt}
