@@ -20,11 +20,11 @@ from components.face_example_gen.spec import FaceIngestOptions
 from kubeflow import pipeline_spec
 from kubeflow.beam import beam_pipeline_args
 from kubeflow.components.face_example_gen import FaceExampleGen
+from kubeflow.flavour import KubeflowFlavour
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from kubeflow.infra_validation import infra_validation
 from kubeflow.parameters import RuntimeParameters, runtime_parameters
 from kubeflow.settings import UNPINNED_IMAGE_NOTE, KubeflowSettings, image_path, is_pinned, kubeflow_settings
-from kubeflow.wiring import KubeflowWiring
 from pipeline import configs
 from pipeline.pipeline import create_pipeline
 
@@ -50,11 +50,12 @@ def kubeflow_pipeline(settings: KubeflowSettings):
     parameters = runtime_parameters(
         data_root=settings.data_root, model=run.training_config.model, train_steps=run.train_steps,
         thresholds=run.blessing)
-    wiring = KubeflowWiring(
+    flavour = KubeflowFlavour(
         parameters=parameters,
         trainer_run_fn=TRAINER_RUN_FN,
         statistics_archive=settings.statistics_archive,
-        eval_slice_features=tuple(run.eval_slice_features),
+        serving_dir=settings.serving_dir,
+        eval_slice_features=run.eval_slice_features,
         infra_validation=infra_validation(
             configs.KUBEFLOW_TF_SERVING_IMAGE, configs.KUBEFLOW_TF_SERVING_TAG,
             configs.KUBEFLOW_SERVING_MODEL_NAME, configs.KUBEFLOW_INFRA_VALIDATION_EXAMPLES)
@@ -64,6 +65,7 @@ def kubeflow_pipeline(settings: KubeflowSettings):
     pipeline = create_pipeline(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=settings.pipeline_root,
+        flavour=flavour,
         data_root=parameters.data_root,
         ingest_options=FaceIngestOptions(data_format=run.data_format, dataset=run.dataset, hr_size=configs.HR_SIZE,
                                          margin=run.crop_margin, strict=run.strict),
@@ -72,19 +74,16 @@ def kubeflow_pipeline(settings: KubeflowSettings):
         drift_thresholds=run.drift_thresholds,
         drift_splits=run.drift_splits,
         pair_config=run.pair_config,
-        trainer_module_file=None,
         training_config=run.training_config,
         train_steps=parameters.train_steps,
         eval_steps=run.eval_steps,
-        eval_config=None,
         serving_dir=settings.serving_dir,
         train_buckets=run.train_buckets,
         eval_buckets=run.eval_buckets,
         metadata_connection_config=None,    # KFP keeps ML Metadata itself (README: "Kubeflow")
         beam_pipeline_args=beam_pipeline_args(settings.beam_runner, configs.KUBEFLOW_BEAM_RUNNER_FLAGS,
                                               settings.beam_options, settings.image, settings.beam_extra_args),
-        enable_cache=True,
-        kubeflow=wiring)
+        enable_cache=True)
     return pipeline, parameters
 
 

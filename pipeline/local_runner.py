@@ -12,6 +12,7 @@ from tfx import v1 as tfx
 
 from components.face_example_gen.spec import FaceIngestOptions
 from pipeline import configs, progress
+from pipeline.local_flavour import LocalFlavour
 from pipeline.pipeline import create_pipeline
 from pipeline.run_config import RunConfig, resolved_data_root
 from tinyface.evaluation.eval_config import build_eval_config
@@ -25,6 +26,8 @@ def local_pipeline(config: RunConfig = None, home=None, enable_cache=True, **ove
     return create_pipeline(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=os.path.join(home, "pipelines", configs.PIPELINE_NAME),
+        flavour=LocalFlavour(
+                eval_config=build_eval_config(config.eval_slice_features, config.blessing)),
         data_root=resolved_data_root(config, home),
         ingest_options=FaceIngestOptions(
             data_format=config.data_format,
@@ -37,11 +40,9 @@ def local_pipeline(config: RunConfig = None, home=None, enable_cache=True, **ove
         drift_thresholds=config.drift_thresholds,
         drift_splits=config.drift_splits,
         pair_config=config.pair_config,
-        trainer_module_file=configs.TRAINER_MODULE_FILE,
         training_config=config.training_config,
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
-        eval_config=build_eval_config(config.eval_slice_features, config.blessing),
         serving_dir=serving_dir(home),
         train_buckets=config.train_buckets,
         eval_buckets=config.eval_buckets,

@@ -123,9 +123,29 @@ def image_faces(path, lr_size, sr_size, mode=AUTO, boxes=None, margin=0.25):
     return ImageFaces(path=path, size=(width, height), faces_from=faces_from, faces=faces)
 
 
-def _whole(path, image, lr_size):
-    from tinyface.prediction import prepare_lr
+def prepare_lr(image, lr_size):
+    """(uint8 (lr, lr, 3) model input, note) for an RGB uint8 (H, W, 3) image of any size.
 
+    Faces are assumed already cropped, so the whole image is resized to the square LR input
+    (no crop: cropping would cut off landmarks near the border) with the same antialiased
+    bicubic that made the training inputs. The note says what was done ("" when the image
+    already is lr x lr), and warns when the face gets stretched or upscaled.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"prepare_lr expects a uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    if (height, width) == (lr_size, lr_size):
+        return image, ""
+    note = f"resized {width}x{height} -> {lr_size}x{lr_size}"
+    if width != height:
+        note += f" (aspect ratio {width / height:.2f}, stretched to a square: expects a square face crop)"
+    if width < lr_size or height < lr_size:
+        note += " (upscaled: smaller than the model's input)"
+    return bicubic_resize(image, lr_size), note
+
+
+def _whole(path, image, lr_size):
     height, width = image.shape[:2]
     lr, note = prepare_lr(image, lr_size)
     return ImageFaces(path=path, size=(width, height), faces_from=WHOLE, note=note,

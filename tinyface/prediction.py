@@ -22,7 +22,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tinyface import photo_faces, signatures
-from tinyface.data.degradation import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
 
@@ -177,28 +176,6 @@ def find_lr_size(accepts, sr_size, where):
 
 def _first_line(error):
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-def prepare_lr(image, lr_size):
-    """(uint8 (lr, lr, 3) model input, note) for an RGB uint8 (H, W, 3) image of any size.
-
-    Faces are assumed already cropped, so the whole image is resized to the square LR input
-    (no crop: cropping would cut off landmarks near the border) with the same antialiased
-    bicubic that made the training inputs. The note says what was done ("" when the image
-    already is lr x lr), and warns when the face gets stretched or upscaled.
-    """
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"prepare_lr expects a uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-    if (height, width) == (lr_size, lr_size):
-        return image, ""
-    note = f"resized {width}x{height} -> {lr_size}x{lr_size}"
-    if width != height:
-        note += f" (aspect ratio {width / height:.2f}, stretched to a square: expects a square face crop)"
-    if width < lr_size or height < lr_size:
-        note += " (upscaled: smaller than the model's input)"
-    return bicubic_resize(image, lr_size), note
 
 
 def predict(model, lr_images, batch_size=32):

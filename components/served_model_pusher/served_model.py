@@ -8,12 +8,30 @@ no record of past pushes that could be lost or disagree with the folder TF Servi
 
 import hashlib
 import os
+import re
+from typing import Optional, Tuple
 
+from absl import logging
 from tfx.dsl.io import fileio
 
-from kubeflow.components.serving_model_baseline import newest_served_version
-
 _CHUNK = 1 << 20
+_VERSION = re.compile(r"[0-9]+")    # TF Serving's version folders are plain numbers
+
+
+def newest_served_version(serving_dir: str) -> Optional[Tuple[int, str]]:
+    """(version, folder) of the SavedModel TF Serving would serve from `serving_dir`, or None.
+
+    Like TF Serving: the highest numeric folder, compared as numbers; other folders are ignored.
+    """
+    if not fileio.isdir(serving_dir):
+        return None
+    versions = sorted((int(name.rstrip("/")), os.path.join(serving_dir, name.rstrip("/")))
+                      for name in fileio.listdir(serving_dir) if _VERSION.fullmatch(name.rstrip("/")))
+    for version, folder in reversed(versions):
+        if fileio.exists(os.path.join(folder, "saved_model.pb")):
+            return version, folder
+        logging.warning("served version folder %s holds no saved_model.pb; ignored", folder)
+    return None
 
 
 def folder_digest(root):

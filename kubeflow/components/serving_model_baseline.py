@@ -8,41 +8,20 @@ Evaluator looks). With nothing served yet the artifact is marked unresolved and 
 applies no change thresholds, as for the first local run.
 """
 
-import os
-import re
-from typing import Optional, Tuple
-
 from absl import logging
 from tfx import types
 from tfx.dsl.components.base import base_component, base_executor, executor_spec
-from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 from tfx.utils import io_utils, path_utils
 
+from components.served_model_pusher.served_model import newest_served_version
 from kubeflow.components import resolution
 
 SERVING_DIR_KEY = "serving_dir"
 MODEL_KEY = "model"
 SERVING_VERSION_PROPERTY = "tinyface_serving_version"
 SOURCE_URI_PROPERTY = "tinyface_source_uri"
-_VERSION = re.compile(r"[0-9]+")    # TF Serving's version folders are plain numbers
-
-
-def newest_served_version(serving_dir: str) -> Optional[Tuple[int, str]]:
-    """(version, folder) of the SavedModel TF Serving would serve from `serving_dir`, or None.
-
-    Like TF Serving: the highest numeric folder, compared as numbers; other folders are ignored.
-    """
-    if not fileio.isdir(serving_dir):
-        return None
-    versions = sorted((int(name.rstrip("/")), os.path.join(serving_dir, name.rstrip("/")))
-                      for name in fileio.listdir(serving_dir) if _VERSION.fullmatch(name.rstrip("/")))
-    for version, folder in reversed(versions):
-        if fileio.exists(os.path.join(folder, "saved_model.pb")):
-            return version, folder
-        logging.warning("served version folder %s holds no saved_model.pb; ignored", folder)
-    return None
 
 
 class ServingModelBaselineSpec(ComponentSpec):

@@ -11,7 +11,7 @@ from kubeflow.components.previous_span_statistics import PreviousSpanStatistics
 from kubeflow.components.serving_model_baseline import ServingModelBaseline
 from pipeline import configs, local_runner
 from tinyface.evaluation.blessing import DESCRIPTIONS, THRESHOLD_NAMES, BlessingThresholds
-from pipeline.pipeline import INFRA_VALIDATION_SKIPPED
+from pipeline.local_flavour import INFRA_VALIDATION_SKIPPED
 
 # Local node id -> its Kubeflow counterpart (the served model stands in for the latest blessed).
 RENAMED = {"latest_blessed_model": "served_model"}

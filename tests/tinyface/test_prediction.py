@@ -79,16 +79,16 @@ def test_a_corrupt_saved_model_is_an_error_naming_it(tmp_path):
 
 def test_prepare_lr_resizes_the_whole_image_with_the_training_bicubic():
     image = np.random.default_rng(0).integers(0, 256, (250, 250, 3), dtype=np.uint8)
-    lr, note = prediction.prepare_lr(image, 16)
+    lr, note = photo_faces.prepare_lr(image, 16)
     np.testing.assert_array_equal(lr, bicubic_resize(image, 16))
     assert note == "resized 250x250 -> 16x16"
-    same, note = prediction.prepare_lr(image[:16, :16], 16)
+    same, note = photo_faces.prepare_lr(image[:16, :16], 16)
     assert note == "" and np.array_equal(same, image[:16, :16])
-    lr, note = prediction.prepare_lr(image[:20, :40], 16)
+    lr, note = photo_faces.prepare_lr(image[:20, :40], 16)
     assert lr.shape == (16, 16, 3) and note.startswith("resized 40x20 -> 16x16 (aspect ratio 2.00")
-    assert "upscaled" in prediction.prepare_lr(image[:8, :8], 16)[1]
+    assert "upscaled" in photo_faces.prepare_lr(image[:8, :8], 16)[1]
     with pytest.raises(ValueError, match="uint8 \\(H, W, 3\\)"):
-        prediction.prepare_lr(image[:, :, 0], 16)
+        photo_faces.prepare_lr(image[:, :, 0], 16)
 
 
 def test_predict_in_batches_answers_as_the_savedmodel(model):
@@ -130,7 +130,7 @@ def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(model, tmp
     (face,) = record["faces"]
     assert (face["sr_image"], face["sr_image_clean"]) == ("1_sr.png", "1_sr_clean.png")
 
-    lr, _ = prediction.prepare_lr(load_rgb(PHOTO), 16)
+    lr, _ = photo_faces.prepare_lr(load_rgb(PHOTO), 16)
     served = model.serve(**{signatures.LR_IMAGES_INPUT: lr[None]})
     landmarks = served[signatures.LANDMARKS_OUTPUT].numpy()[0]
     assert np.array(face["landmarks"]).shape == (68, 2)
