@@ -23,4 +23,4 @@ COPY --from=beam-worker /opt/apache/beam /opt/apache/beam
 WORKDIR /tinyface
 COPY . /tinyface
 RUN python -m pip install --no-cache-dir /tinyface \
- && python -c "import components, kubeflow, pipeline, tinyface, trainer; import tensorflow_serving.apis.predict_pb2"
+ && python -c "import tinyface.cli.main, tinyface.components, tinyface.kubeflow.runner, tinyface.pipeline, tinyface.trainer.run_fn; import tensorflow_serving.apis.predict_pb2"

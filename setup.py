@@ -31,8 +31,29 @@ INSTALL_REQUIRES = [
     "matplotlib==3.9.4",
 ]
 
+# TFX's folders sit at the top of the repository as in its templates, and the command line in
+# cli/; all of them install under the `tinyface` namespace, never as generic top-level packages
+# (a top-level `kubeflow` would shadow the Kubeflow SDK's).
+PACKAGE_DIRS = {
+    "tinyface": "tinyface",
+    "tinyface.components": "components",
+    "tinyface.trainer": "trainer",
+    "tinyface.pipeline": "pipeline",
+    "tinyface.kubeflow": "kubeflow",
+    "tinyface.cli": "cli",
+}
+
+
+def namespaced_packages():
+    packages = []
+    for package, folder in PACKAGE_DIRS.items():
+        packages += [package] + [f"{package}.{sub}" for sub in find_packages(folder)]
+    return packages
+
+
 EXTRAS_REQUIRE = {
-    "test": ["pytest==9.2.0", "scikit-image==0.25.2"],
+    # import-linter: the layers contract (.importlinter) that tests/test_layers.py checks.
+    "test": ["pytest==9.2.0", "scikit-image==0.25.2", "import-linter==2.15"],
 }
 
 setup(
@@ -40,7 +61,8 @@ setup(
     version="0.1.0",
     description="TFX pipeline for joint super-resolution and landmark alignment of tiny faces",
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["tinyface*", "components*", "pipeline*", "trainer*", "kubeflow*"]),
+    packages=namespaced_packages(),
+    package_dir=PACKAGE_DIRS,
     # The pretrained model (tinyface/pretrained/): its SavedModel versions and provenance.
     package_data={"": ["*.pbtxt"],
                   "tinyface.pretrained": ["real_faces/PROVENANCE.md", "real_faces/*/*.pb",
@@ -48,5 +70,5 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["tinyface=tinyface.cli:main"]},
+    entry_points={"console_scripts": ["tinyface=tinyface.cli.main:main"]},
 )

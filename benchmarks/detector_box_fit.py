@@ -1,5 +1,5 @@
 """Measures how OpenCV's Haar face square relates to the 68-landmark bounding box the pipeline
-crops around (tinyface.data.face_detector.HAAR_TO_LANDMARK_BOX), on real annotated faces.
+crops around (tinyface.data.ingestion.face_detector.HAAR_TO_LANDMARK_BOX), on real annotated faces.
 
     PYTHONPATH=. .venv/bin/python benchmarks/detector_box_fit.py /work/shared/data/lfpw_trainset [--start 0] [--limit 400]
 
@@ -15,9 +15,9 @@ import os
 
 import numpy as np
 
-from tinyface.data import face_detector
+from tinyface.data.ingestion import face_detector
 from tinyface.data.image_io import load_rgb
-from tinyface.data.readers.ibug_pts import parse_pts
+from tinyface.data.ingestion.readers.ibug_pts import parse_pts
 
 
 def _iou(a, b):

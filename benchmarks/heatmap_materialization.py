@@ -22,8 +22,8 @@ from scipy import ndimage
 
 from tinyface import features
 from tinyface.data import example_codec, heatmaps, landmarks
-from tinyface.data.degradation import bicubic_resize
-from tinyface.data.pairs import encode_png
+from tinyface.data.degradation.degrade import bicubic_resize
+from tinyface.data.degradation.pairs import encode_png
 
 HR_SIZE = 128
 SCALE = 8

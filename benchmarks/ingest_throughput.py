@@ -41,13 +41,16 @@ import tensorflow as tf  # pylint: disable=unused-import
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline import configs
+from tinyface.pipeline import configs
 from tinyface import features
 from tinyface.beam.ingest import ReadFaces
 from tinyface.beam.pairs import MakePairs
-from tinyface.data import example_codec, face_example, pairs, synth_cache
+from tinyface.data import example_codec
+from tinyface.data.ingestion import face_example
+from tinyface.data.degradation import pairs
+from tinyface.data.synthesis import synth_cache
 from tinyface.data.errors import BadInput
-from tinyface.data.readers import base, get_reader
+from tinyface.data.ingestion.readers import base, get_reader
 
 DATA_FORMAT = "300w"
 SMALL_FACES = 10  # the start-up run: few enough that its per-face work is noise

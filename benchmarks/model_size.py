@@ -1,14 +1,14 @@
 """Do our models have the size and cost the papers report? Parameters and forward FLOPs per face.
 
 For every registered model at each requested size, builds the network and prints its parameter
-count (trainer.model_stats.parameter_count: every weight, trainable or not) and its forward
-FLOPs for one 16x16 face (trainer.model_stats.forward_flops: TF profiler, a multiply-add counts
+count (tinyface.trainer.models.stats.parameter_count: every weight, trainable or not) and its forward
+FLOPs for one 16x16 face (tinyface.trainer.models.stats.forward_flops: TF profiler, a multiply-add counts
 as 2 FLOPs, the papers' convention) next to the papers' figures (REFERENCE.md), with the
 difference in %. The papers' figures describe the "reference" preset only; "small" rows show
 our numbers alone.
 
 Verdict: "within 5%" when both parameters and FLOPs are within 5% of the paper; otherwise the
-one-line reason the model's module docstring (trainer/jasrnet.py, trainer/dic.py) gives for
+one-line reason the model's module docstring (trainer/models/jasrnet.py, trainer/models/dic.py) gives for
 that difference. Notes below the table always give that reason for any non-zero difference,
 so a reader sees why the numbers are not identical even when they pass.
 
@@ -27,14 +27,14 @@ import time
 
 import keras
 
-from trainer import model_registry
-from trainer.model_stats import forward_flops, parameter_count
+from tinyface.trainer.models import registry
+from tinyface.trainer.models.stats import forward_flops, parameter_count
 
 # REFERENCE.md: the papers' sizes at the reference configs, FLOPs at 2 per multiply-add.
 PAPER = {
     "jasrnet": {"params": 19.89e6, "flops": 50.9e9, "source": "Yin et al., AAAI 2020"},
     "dic": {"params": 21.80e6, "flops": 90.7e9, "source": "Ma et al., CVPR 2020"},
-    # DICGAN's generator is DIC (trainer/dicgan.py). Pro-UIGAN publishes no size.
+    # DICGAN's generator is DIC (trainer/models/dicgan.py). Pro-UIGAN publishes no size.
     "dicgan": {"params": 21.80e6, "flops": 90.7e9, "source": "Ma et al., CVPR 2020 (generator = DIC)"},
 }
 TOLERANCE = 0.05
@@ -49,7 +49,7 @@ REASONS = {
     ("dic", "params"): "our 32,128 GroupNorm scales/offsets (added to train from scratch); "
                        "without them 21,803,849",
     ("dic", "flops"): "profiler's graph count (91.46 G) is 0.79 G over the exact conv "
-                      "MACs x2 = 90.67 G (trainer/dic.py)",
+                      "MACs x2 = 90.67 G (trainer/models/dic.py)",
 }
 # DICGAN's generator is DIC layer for layer: the same reasons.
 REASONS.update({("dicgan", metric): reason for (name, metric), reason in list(REASONS.items()) if name == "dic"})
@@ -65,7 +65,7 @@ def measure(name, size):
     # FLOPs are counted on the float32 graph whatever the caller's policy was.
     keras.mixed_precision.set_global_policy("float32")
     start = time.perf_counter()
-    built = model_registry.build_model(name, size)
+    built = registry.build_model(name, size)
     params, flops = parameter_count(built.network), forward_flops(built.network, batch=1)
     seconds = time.perf_counter() - start
     critic = None
@@ -87,10 +87,10 @@ def verdict(name, params_diff, flops_diff):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(model_registry.MODELS),
-                        choices=sorted(model_registry.MODELS))
+    parser.add_argument("--models", nargs="+", default=list(registry.MODELS),
+                        choices=sorted(registry.MODELS))
     parser.add_argument("--sizes", nargs="+", default=["reference", "small"],
-                        choices=model_registry.SIZES)
+                        choices=registry.SIZES)
     args = parser.parse_args()
 
     header = (f"{'model':9} {'size':9} {'params':>12} {'paper':>8} {'diff':>7}   "

@@ -1,18 +1,18 @@
 """How fast do our models train and serve on this machine, in float32 and mixed bfloat16?
 
 For each model x size x precision:
-  * training throughput (images/s): trainer.training.JointTrainingModel with the model's paper
-    loss (trainer.losses.joint_loss_for) and paper optimiser (build_optimizer(paper_config)) --
-    for the GAN models trainer.gan_training.GanTrainingModel, which also steps the
+  * training throughput (images/s): tinyface.trainer.training.loop.JointTrainingModel with the model's paper
+    loss (tinyface.trainer.losses.joint.joint_loss_for) and paper optimiser (build_optimizer(paper_config)) --
+    for the GAN models tinyface.trainer.training.gan_loop.GanTrainingModel, which also steps the
     discriminator with its own optimiser (paper GAN settings, discriminator feature matching),
     compiled and trained with Keras fit on a synthetic in-memory tf.data of (LR, targets)
-    batches: random values, but every tensor shaped and keyed as trainer.input_pipeline makes
+    batches: random values, but every tensor shaped and keyed as tinyface.trainer.training.input_pipeline makes
     them (HR, HEATMAPS on the model's HeatmapSpec grid, LANDMARKS, HAS_LANDMARKS). Fit runs one
     warm-up epoch (tracing, oneDNN primitive creation, optimiser slot creation) that is NOT
     timed, then timed epochs of the same length; throughput is their images / seconds. We call
-    keras' Model.fit directly rather than trainer.training.fit, whose BackupAndRestore and
+    keras' Model.fit directly rather than tinyface.trainer.training.loop.fit, whose BackupAndRestore and
     TensorBoard callbacks would add checkpoint writes to every timed epoch.
-  * serving latency: the network exported by trainer.export.export_serving_model (as the
+  * serving latency: the network exported by tinyface.trainer.training.export.export_serving_model (as the
     Trainer exports it), loaded back with tf.saved_model.load, its serving_default signature
     called on one uint8 face (input checks, SR, landmark decoding): median ms over repetitions
     after an untimed warm-up call. Throughput at batch 32 (skip with --no-batch32): a
@@ -20,7 +20,7 @@ For each model x size x precision:
     (float32 [None, lr, lr, 3]), median after an untimed warm-up call.
   * matmul peak: GFLOP/s of one 2048 x 2048 matmul in the precision's compute dtype, measured
     at the start of the same run (best of 10); "of peak" is training GFLOP/s over it.
-  * FLOPs: forward FLOPs per image from trainer.model_stats.forward_flops (TF profiler, 2 FLOPs
+  * FLOPs: forward FLOPs per image from tinyface.trainer.models.stats.forward_flops (TF profiler, 2 FLOPs
     per multiply-add, the papers' convention), counted once on the float32 graph. Convention
     for training: one step costs ~3x the forward FLOPs per image (forward, plus a backward
     pass of ~2x forward: gradients w.r.t. activations and w.r.t. weights). Achieved GFLOP/s =
@@ -65,12 +65,13 @@ import numpy as np
 import tensorflow as tf
 
 from tinyface import signatures
-from trainer import export, input_pipeline, model_registry
-from trainer.gan_training import AdversarialSettings, GanTrainingModel
-from trainer.losses import joint_loss_for
-from trainer.model_stats import forward_flops
-from trainer.training import JointTrainingModel, build_optimizer
-from trainer.training_config import paper_config
+from tinyface.trainer.training import export, input_pipeline
+from tinyface.trainer.models import registry
+from tinyface.trainer.training.gan_loop import AdversarialSettings, GanTrainingModel
+from tinyface.trainer.losses.joint import joint_loss_for
+from tinyface.trainer.models.stats import forward_flops
+from tinyface.trainer.training.loop import JointTrainingModel, build_optimizer
+from tinyface.trainer.training.training_config import paper_config
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 TRAIN_FLOPS_PER_FORWARD = 3   # forward + backward (~2x forward), see the module docstring
@@ -107,7 +108,7 @@ def budget_for(size, quick, reference_batch):
 
 
 def synthetic_dataset(built, batch_size, seed=0):
-    """(LR, targets) batches with trainer.input_pipeline's keys, shapes and dtypes, random values."""
+    """(LR, targets) batches with tinyface.trainer.training.input_pipeline's keys, shapes and dtypes, random values."""
     config, spec = built.config, built.heatmap_spec
     rng = np.random.default_rng(seed)
     n = DISTINCT_BATCHES * batch_size
@@ -235,7 +236,7 @@ def count_flops(name, size):
     (once per model and size)."""
     keras.mixed_precision.set_global_policy("float32")
     try:
-        built = model_registry.build_model(name, size)
+        built = registry.build_model(name, size)
         critic = forward_flops(built.discriminator, batch=1) if built.discriminator is not None else 0
         return forward_flops(built.network, batch=1), critic
     finally:
@@ -251,7 +252,7 @@ def measure(name, size, precision, budget, flops, critic_flops, peak, options):
     keras.mixed_precision.set_global_policy(precision)   # before building: layers fix dtypes then
     try:
         keras.utils.set_random_seed(0)
-        built = model_registry.build_model(name, size)
+        built = registry.build_model(name, size)
         # Inference first, on the freshly initialised weights; training then changes only
         # the weights' values, not the cost.
         latency_ms = measure_serving_latency(built, budget, options.jit_serving)
@@ -313,10 +314,10 @@ def cpu_name():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(model_registry.MODELS),
-                        choices=sorted(model_registry.MODELS))
-    parser.add_argument("--sizes", nargs="+", default=list(model_registry.SIZES),
-                        choices=model_registry.SIZES)
+    parser.add_argument("--models", nargs="+", default=list(registry.MODELS),
+                        choices=sorted(registry.MODELS))
+    parser.add_argument("--sizes", nargs="+", default=list(registry.SIZES),
+                        choices=registry.SIZES)
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
     parser.add_argument("--quick", action="store_true",
                         help="fewer timed steps and repetitions (noisier; for the reference sizes)")

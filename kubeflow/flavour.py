@@ -10,17 +10,17 @@ InfraValidator checks the model in TF Serving before the push.
 
 from typing import Optional, Sequence
 
-from kubeflow.components import evaluator as kubeflow_evaluator
-from kubeflow.components import face_example_gen as kubeflow_example_gen
-from kubeflow.components import infra_validator as kubeflow_infra_validator
-from kubeflow.components import trainer as kubeflow_trainer
-from kubeflow.components import validators as kubeflow_validators
-from kubeflow.components.archive_span_statistics import ArchiveSpanStatistics
-from kubeflow.components.previous_span_statistics import BASELINE_STATISTICS_KEY, PreviousSpanStatistics
-from kubeflow.components.serving_model_baseline import ServingModelBaseline
-from kubeflow.infra_validation import InfraValidation
-from kubeflow.parameters import RuntimeParameters
-from pipeline.flavour import PipelineFlavour
+from tinyface.kubeflow.components import evaluator as kubeflow_evaluator
+from tinyface.kubeflow.components import face_example_gen as kubeflow_example_gen
+from tinyface.kubeflow.components import infra_validator as kubeflow_infra_validator
+from tinyface.kubeflow.components import trainer as kubeflow_trainer
+from tinyface.kubeflow.components import validators as kubeflow_validators
+from tinyface.kubeflow.components.archive_span_statistics import ArchiveSpanStatistics
+from tinyface.kubeflow.components.previous_span_statistics import (BASELINE_STATISTICS_KEY, PreviousSpanStatistics)
+from tinyface.kubeflow.components.serving_model_baseline import ServingModelBaseline
+from tinyface.kubeflow.infra_validation import InfraValidation
+from tinyface.kubeflow.parameters import RuntimeParameters
+from tinyface.pipeline.flavour import PipelineFlavour
 
 
 class KubeflowFlavour(PipelineFlavour):

@@ -25,7 +25,7 @@ NEWEST_SPAN = 0   # the `span` value that means "the newest span-N folder of dat
 _DESCRIPTIONS = {
     DATA_ROOT: "folder the pods read faces from: span-N folders (or the data itself without spans)",
     SPAN: f"span to ingest; {NEWEST_SPAN} = the newest span-N folder",
-    MODEL: "model to train (a name in trainer.model_registry); its paper's optimiser settings apply",
+    MODEL: "model to train (a name in tinyface.trainer.models.registry); its paper's optimiser settings apply",
     TRAIN_STEPS: "training steps",
     **THRESHOLD_DESCRIPTIONS,
 }

@@ -4,7 +4,7 @@ Thin, as pipeline/local_runner.py: the settings come from kubeflow/settings.py, 
 pipeline/pipeline.py::create_pipeline, the compilation from TFX's KubeflowV2DagRunner (pipeline
 spec schema 2.1.0, the version KFP v2 accepts); kubeflow/pipeline_spec.py adds the defaults and
 cache settings and writes the file. `tinyface compile-kubeflow` calls compile_pipeline();
-`python -m kubeflow.runner OUT` compiles with configs.py's settings alone.
+`python -m tinyface.kubeflow.runner OUT` compiles with configs.py's settings alone.
 """
 
 import dataclasses
@@ -16,21 +16,21 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-from components.face_example_gen.spec import FaceIngestOptions
-from kubeflow import pipeline_spec
-from kubeflow.beam import beam_pipeline_args
-from kubeflow.components.face_example_gen import FaceExampleGen
-from kubeflow.flavour import KubeflowFlavour
-from kubeflow.components.serving_model_baseline import ServingModelBaseline
-from kubeflow.infra_validation import infra_validation
-from kubeflow.parameters import RuntimeParameters, runtime_parameters
-from kubeflow.settings import UNPINNED_IMAGE_NOTE, KubeflowSettings, image_path, is_pinned, kubeflow_settings
-from pipeline import configs
-from pipeline.pipeline import create_pipeline
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
+from tinyface.kubeflow import pipeline_spec
+from tinyface.kubeflow.beam import beam_pipeline_args
+from tinyface.kubeflow.components.face_example_gen import FaceExampleGen
+from tinyface.kubeflow.flavour import KubeflowFlavour
+from tinyface.kubeflow.components.serving_model_baseline import ServingModelBaseline
+from tinyface.kubeflow.infra_validation import infra_validation
+from tinyface.kubeflow.parameters import RuntimeParameters, runtime_parameters
+from tinyface.kubeflow.settings import (UNPINNED_IMAGE_NOTE, KubeflowSettings, image_path, is_pinned, kubeflow_settings)
+from tinyface.pipeline import configs
+from tinyface.pipeline.pipeline import create_pipeline
 
 # The Trainer's entry point, imported from the pipeline image (a path, not a module file: TFX
 # would pack a module file from this machine into a wheel on the pipeline root at compile time).
-TRAINER_RUN_FN = "trainer.run_fn.run_fn"
+TRAINER_RUN_FN = "tinyface.trainer.run_fn.run_fn"
 # Tasks reading state that is not among their inputs (new span folders; the served model): KFP's
 # cache, which compares inputs only, must never answer for them.
 UNCACHEABLE = (FaceExampleGen, ServingModelBaseline)

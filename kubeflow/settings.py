@@ -12,8 +12,8 @@ import os
 import re
 from typing import Mapping, Optional, Tuple
 
-from pipeline import configs
-from pipeline.run_config import RunConfig
+from tinyface.pipeline import configs
+from tinyface.pipeline.run_config import RunConfig
 
 _REMOTE = re.compile(r"[a-z][a-z0-9+.-]*://\S+")   # gs://..., s3://..., hdfs://...
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

@@ -2,7 +2,7 @@
 
 TFX's cache key (LocalDagRunner's and KFP's) covers a node's inputs, its exec properties and
 its executor's class *name*, never the code behind it: TFX adds only the top-level files of a
-module file's folder (the Trainer's wheel). Edit tinyface/data/degradation.py and PairGen, the
+module file's folder (the Trainer's wheel). Edit tinyface/data/degradation/degrade.py and PairGen, the
 Trainer and everything after them would be served from cache. So every node that runs our code
 gets, as an exec property (the Trainer: in its custom_config, which run_fn also sees), a sha256
 over the source of exactly the modules of ours that node can import, found by following import
@@ -36,14 +36,16 @@ from tfx.dsl.components.base import base_component
 from tfx.types import standard_component_specs
 from tfx.utils import json_utils
 
-from pipeline import configs
+from tinyface.pipeline import configs
 
-# Our top-level packages (setup.py's find_packages) whose code a fingerprint covers.
-OUR_PACKAGES = ("tinyface", "components", "trainer", "pipeline", "kubeflow")
+# Our packages with a folder of their own (setup.py's package_dir) whose code a fingerprint covers.
+OUR_PACKAGES = ("tinyface", "tinyface.components", "tinyface.trainer", "tinyface.pipeline",
+                "tinyface.kubeflow", "tinyface.cli")
 # The exec property holding the fingerprint; the Trainer's is a key of its custom_config.
 CODE_FINGERPRINT_KEY = "tinyface_code_fingerprint"
 
-_MODULE_PATH = re.compile(r"\b(?:%s)(?:\.[A-Za-z_]\w*)+" % "|".join(OUR_PACKAGES))
+_MODULE_PATH = re.compile(r"(?<![\w.])(?:%s)(?:\.[A-Za-z_]\w*)+" % "|".join(
+    sorted({package.split(".")[0] for package in OUR_PACKAGES})))
 
 
 def package_folders(packages: Sequence[str] = OUR_PACKAGES) -> Dict[str, str]:
@@ -63,32 +65,39 @@ class CodeIndex:
     closure of their imports; parses each file once."""
 
     def __init__(self, folders: Mapping[str, str]):
-        self._folders = dict(folders)
+        # The most specific package first: tinyface.pipeline lives in pipeline/, not tinyface/.
+        self._folders = dict(sorted(folders.items(), key=lambda item: -item[0].count(".")))
         self._imports: Dict[str, List[str]] = {}
 
     def module_file(self, module: str) -> Optional[str]:
         """The source file of `module` if it is one of ours (package: its __init__.py)."""
-        top, *rest = module.split(".")
-        if top not in self._folders:
-            return None
-        base = os.path.join(self._folders[top], *rest)
-        for path in (base + ".py", os.path.join(base, "__init__.py")):
-            if os.path.isfile(path):
-                return path
+        for package, folder in self._folders.items():
+            if module == package or module.startswith(package + "."):
+                rest = module[len(package):].lstrip(".")
+                base = os.path.join(folder, *rest.split(".")) if rest else folder
+                for path in (base + ".py", os.path.join(base, "__init__.py")):
+                    if os.path.isfile(path):
+                        return path
+                return None
         return None
 
     def module_of_file(self, path: str) -> Optional[str]:
         """The dotted name of a source file inside one of our packages, else None."""
         path = os.path.abspath(path)
-        for top, folder in self._folders.items():
+        for package, folder in self._folders.items():
             relative = os.path.relpath(path, os.path.abspath(folder))
             if not relative.startswith(os.pardir) and relative.endswith(".py"):
-                parts = [top, *relative[:-len(".py")].split(os.sep)]
+                parts = [package, *relative[:-len(".py")].split(os.sep)]
                 return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         return None
 
     def relative_name(self, path: str) -> str:
-        """`path` relative to the folder holding our packages (the same in any copy)."""
+        """A name for `path` that is the same in any copy: for a module of ours its path as
+        installed (tinyface/pipeline/configs.py, from a checkout's pipeline/configs.py too),
+        else the path relative to the folder holding our packages."""
+        module = self.module_of_file(path)
+        if module:
+            return "/".join(module.split(".")) + ("/__init__.py" if os.path.basename(path) == "__init__.py" else ".py")
         for folder in self._folders.values():
             parent = os.path.dirname(os.path.abspath(folder))
             relative = os.path.relpath(os.path.abspath(path), parent)

@@ -7,11 +7,11 @@ code edits: pipeline/run_config.py (`tinyface run --config FILE`, see the README
 import os
 
 from tinyface import features, home
-from tinyface.data.degradation import DegradationConfig
+from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
-from tinyface.data.pairs import PairConfig
+from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import BlessingThresholds
-from trainer.training_config import paper_config
+from tinyface.trainer.training.training_config import paper_config
 
 PIPELINE_NAME = "tinyface"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,7 +57,7 @@ PAIR_CONFIG = PairConfig(
 # ---- Training. The module file is the Trainer's entry point; TFX packs its folder (trainer/).
 TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, "trainer", "run_fn.py")
 # The demo default is the small JASRNet (with its two documented demo options, see
-# trainer/jasrnet.py) at Adam 2e-3, halved at 60 % and 85 % of the run, batch 4, instead of the
+# trainer/models/jasrnet.py) at Adam 2e-3, halved at 60 % and 85 % of the run, batch 4, instead of the
 # paper's 5e-5: at 5e-5 the 16-feature net learns too little in a demo's few thousand steps.
 # Chosen by measurement (README, "Evaluation and blessing") so that the whole job fits 10 minutes on a 2-core
 # CPU without bf16 and still blesses every slice: 1500 steps at batch 4 see a quarter of the

@@ -13,8 +13,8 @@ from typing import Optional, Tuple
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.types import Channel
 
-from components.face_example_gen.spec import FaceIngestOptions
-from trainer.training_config import TrainingConfig
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
+from tinyface.trainer.training.training_config import TrainingConfig
 
 
 class PipelineFlavour(abc.ABC):

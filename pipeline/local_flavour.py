@@ -10,11 +10,11 @@ from tfx import v1 as tfx
 # DistributionValidator is not exported under tfx.v1 in TFX 1.16.
 from tfx.components.distribution_validator.component import DistributionValidator
 
-from components.data_gate.component import DataGate
-from components.face_example_gen.component import FaceExampleGen
-from pipeline import resolvers
-from pipeline.flavour import PipelineFlavour
-from trainer.training_config import CONFIG_KEY
+from tinyface.components.data_gate.component import DataGate
+from tinyface.components.face_example_gen.component import FaceExampleGen
+from tinyface.pipeline import resolvers
+from tinyface.pipeline.flavour import PipelineFlavour
+from tinyface.trainer.training.training_config import CONFIG_KEY
 
 INFRA_VALIDATION_SKIPPED = ("InfraValidator skipped: no TF Serving binary is available locally to load the "
                             "model into (on Kubeflow it checks that TF Serving loads and answers before the push)")

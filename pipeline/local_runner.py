@@ -10,11 +10,11 @@ import os
 
 from tfx import v1 as tfx
 
-from components.face_example_gen.spec import FaceIngestOptions
-from pipeline import configs, progress
-from pipeline.local_flavour import LocalFlavour
-from pipeline.pipeline import create_pipeline
-from pipeline.run_config import RunConfig, resolved_data_root
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
+from tinyface.pipeline import configs, progress
+from tinyface.pipeline.local_flavour import LocalFlavour
+from tinyface.pipeline.pipeline import create_pipeline
+from tinyface.pipeline.run_config import RunConfig, resolved_data_root
 from tinyface.evaluation.eval_config import build_eval_config
 
 

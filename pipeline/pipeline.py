@@ -10,15 +10,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from components.face_example_gen.component import split_config
-from components.face_example_gen.spec import FaceIngestOptions
-from components.pair_gen.component import PairGen
-from components.served_model_pusher.component import Pusher
-from pipeline import code_fingerprint
-from pipeline.flavour import PipelineFlavour
-from tinyface.data.pairs import PairConfig
+from tinyface.components.face_example_gen.component import split_config
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
+from tinyface.components.pair_gen.component import PairGen
+from tinyface.components.served_model_pusher.component import Pusher
+from tinyface.pipeline import code_fingerprint
+from tinyface.pipeline.flavour import PipelineFlavour
+from tinyface.data.degradation.pairs import PairConfig
 from tinyface.validation.drift import distribution_validator_config
-from trainer.training_config import TrainingConfig
+from tinyface.trainer.training.training_config import TrainingConfig
 
 
 def create_pipeline(

@@ -6,8 +6,8 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
     data:       root, format, dataset, spans, strict, crop_margin, synth_count, synth_seed,
                 train_buckets, eval_buckets
     validation: schema_file, drift_thresholds ({feature: [comparator, threshold]}), drift_splits
-    pairs:      the fields of tinyface.data.pairs.PairConfig (nested: degradation, heatmap_spec)
-    training:   the fields of trainer.training_config.TrainingConfig
+    pairs:      the fields of tinyface.data.degradation.pairs.PairConfig (nested: degradation, heatmap_spec)
+    training:   the fields of tinyface.trainer.training.training_config.TrainingConfig
     trainer:    train_steps, eval_steps (eval batches per checkpoint; TFX's EvalArgs, which
                 run_fn writes into the TrainingConfig, so training has no eval_steps of its own)
     evaluation: slice_features, and the fields of tinyface.evaluation.blessing.BlessingThresholds
@@ -27,11 +27,11 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from pipeline import configs
+from tinyface.pipeline import configs
 from tinyface.data.errors import BadInput
-from tinyface.data.pairs import PairConfig
+from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
-from trainer.training_config import TrainingConfig
+from tinyface.trainer.training.training_config import TrainingConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,10 +174,10 @@ def _require_mapping(path, values, where, lines):
 
 
 def _refuse_training_eval_steps(path, values, lines):
-    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (trainer.eval_steps;
+    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (tinyface.trainer.eval_steps;
     run_fn writes it into the TrainingConfig): a second setting for it would be ignored."""
     if "eval_steps" in values:
-        raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
+        raise BadInput(path, "training.eval_steps is set by tinyface.trainer.eval_steps (the Trainer's EvalArgs): "
                              "set that instead", lines.get(("training", "eval_steps")))
 
 

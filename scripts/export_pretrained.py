@@ -5,7 +5,7 @@
 
 MODEL_ARTIFACT is a Trainer's Model artifact folder (its Format-Weights/network.weights.h5 is
 read). The network is built again in float32, the weights loaded, and the serving SavedModel
-written with trainer/export.py to tinyface/pretrained/real_faces/<version>/ (version: seconds
+written with trainer/training/export.py to tinyface/pretrained/real_faces/<version>/ (version: seconds
 since the epoch, as the Pusher names versions). Why not copy the Trainer's export: a run trained
 in mixed bfloat16 exports a graph that computes in bfloat16, which CPUs without native bf16
 emulate many times slower; the float32 graph runs at full speed everywhere.
@@ -29,10 +29,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def _export_float32(artifact, model, size, out_root):
     import keras
 
-    from trainer import export, model_registry, network_weights
+    from tinyface.trainer.training import export
+    from tinyface.trainer.models import registry, network_weights
 
     keras.mixed_precision.set_global_policy("float32")
-    built = model_registry.build_model(model, size)
+    built = registry.build_model(model, size)
     network_weights.load_initial_weights(built.network, artifact)
     target = os.path.join(out_root, str(int(time.time())))
     export.export_serving_model(built.network, target, built.config.hr_size, built.config.scale)

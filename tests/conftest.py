@@ -4,6 +4,7 @@ and the bad-input corpus (tests/bad_input_corpus.py)."""
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -75,7 +76,7 @@ def real_300w(tmp_path):
 @pytest.fixture(scope="session")
 def synthetic_faces(tmp_path_factory):
     """A factory of synthetic 300W-style folders, cached per (count, seed, preset)."""
-    from tinyface.data import synth
+    from tinyface.data.synthesis import synth
 
     made = {}
 
@@ -96,8 +97,9 @@ def exported_model(tmp_path_factory):
     slow the tests that use it, which check the plumbing around whatever the model answers."""
     folder = tmp_path_factory.getbasetemp() / "predict-model"
     if not (folder / "saved_model.pb").exists():
-        from trainer import export, model_registry
-        built = model_registry.build_model("jasrnet", "small")
+        from tinyface.trainer.training import export
+        from tinyface.trainer.models import registry
+        built = registry.build_model("jasrnet", "small")
         export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
     return str(folder)
 
@@ -107,8 +109,8 @@ def training_policy():
     """The dtype policy `mixed_precision: auto` picks on this machine (mixed_bfloat16 only on
     CPUs that run bf16 natively, float32 on the others): tests that train run in it, so they
     cost on each kind of CPU what a user's run costs there."""
-    from trainer import training
-    return training.precision_policy("auto")
+    from tinyface.trainer.training import loop
+    return loop.precision_policy("auto")
 
 
 @pytest.fixture
@@ -116,7 +118,7 @@ def mixed_bfloat16():
     """The mixed_bfloat16 policy for one test (float32 again afterwards); skipped on CPUs that
     only emulate bf16, where it is 50-180x slower and `auto` never picks it."""
     import keras
-    from trainer import precision
+    from tinyface.trainer.training import precision
     if not precision.this_machine_native_bf16():
         pytest.skip("this CPU has no native bf16 (amx_bf16/avx512_bf16): bf16 is never used here")
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -140,9 +142,11 @@ def floor_model(tmp_path_factory, synthetic_faces):
         import tensorflow as tf
 
         from tinyface import features
-        from tinyface.data import face_example, heatmaps
-        from tinyface.data.readers import get_reader
-        from trainer import export, model_outputs
+        from tinyface.data.ingestion import face_example
+        from tinyface.data import heatmaps
+        from tinyface.data.ingestion.readers import get_reader
+        from tinyface.trainer.training import export
+        from tinyface.trainer.models import outputs
 
         shapes = [face_example.face_features(annotation)[features.LANDMARKS_68].reshape(68, 2)
                   for annotation in get_reader("300w").parse_root(synthetic_faces(count=40, seed=0))]
@@ -154,8 +158,8 @@ def floor_model(tmp_path_factory, synthetic_faces):
 
         lr = keras.Input((16, 16, 3))
         sr = keras.layers.UpSampling2D(8, interpolation="bicubic")(lr)
-        network = keras.Model(lr, {model_outputs.SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
-                                   model_outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
+        network = keras.Model(lr, {outputs.SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                                   outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
         export.export_serving_model(network, str(folder), 128, 8)
     return str(folder)
 
@@ -177,3 +181,16 @@ def command_stdout(capsys):
         assert log_line.startswith("log: "), log_line
         return printed
     return read
+
+
+@pytest.fixture(scope="session")
+def installed_layout(tmp_path_factory):
+    """This checkout's packages laid out as pip installs them (setup.py's package_dir:
+    pipeline/ becomes tinyface/pipeline/, ...), by setuptools' build_py: a folder that, put on
+    PYTHONPATH, imports this checkout's code under the tinyface namespace. Read-only: copy it to
+    edit it."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    build = tmp_path_factory.mktemp("installed")
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)],
+                   cwd=repo, check=True, capture_output=True)
+    return build

@@ -1,18 +1,24 @@
 """tinyface: joint super-resolution and landmark alignment of tiny faces, as a TFX pipeline.
 
-The `tinyface` package holds the plain-Python core (dataset readers, synthetic faces,
-degradation, heatmaps, data reports, the command line). The TFX layers live beside it in
-`components/`, `pipeline/`, `trainer/` and `kubeflow/`, as in TFX's own templates.
+One namespace, in layers whose imports point down only (.importlinter; README "Layout"):
+  tinyface.cli                      the command line                      (cli/)
+  tinyface.kubeflow                 the pipeline's Kubeflow flavour       (kubeflow/)
+  tinyface.pipeline                 create_pipeline, local runner, configs (pipeline/)
+  tinyface.components, .trainer     TFX components; the Trainer's code    (components/, trainer/)
+  tinyface.data, .beam, ...         the plain-Python core library         (tinyface/)
+TFX's folders stay at the top of the repository, as in its templates; setup.py installs them
+under this package.
 """
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # TFX's Kubeflow entrypoint rebuilds each artifact from its type name, which it imports as a
-    # class path: "tinyface.DataReport" (components/artifacts.py) must resolve here. Lazily, so
-    # `import tinyface` stays free of TFX.
+    # KFP v2 titles a custom artifact type "<namespace>.<Title>" (nothing deeper), and TFX's
+    # Kubeflow entrypoint imports that title as the class's path: "tinyface.DataReport" must
+    # resolve here. Lazily, because the class needs TFX, which imports TensorFlow (~6 s), and
+    # `import tinyface` must stay fast for the CLI and the core library.
     if name == "DataReport":
-        from components.artifacts import DataReport
+        from tinyface.components.artifacts import DataReport
         return DataReport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

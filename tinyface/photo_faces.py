@@ -6,13 +6,13 @@ Where the faces come from, per image (FacesFrom):
   CelebA write boxes), used as an annotation's box is;
 - ANNOTATION: an iBUG 300-W `.pts` file beside the image (same stem): its 68 landmarks'
   bounding box, exactly as the 300w reader's faces are cropped;
-- DETECTOR: tinyface.data.face_detector (OpenCV's frontal-face Haar cascade), its square mapped
+- DETECTOR: tinyface.data.ingestion.face_detector (OpenCV's frontal-face Haar cascade), its square mapped
   to the same landmark-box convention;
 - WHOLE: the image already is one face crop; it is resized whole to the model's input (no crop,
   as before photos were supported). Mode AUTO takes images no larger than the model's SR image
   (128 px) this way, since that is the size of a face crop, and finds the faces in larger ones.
 
-Each found face is cropped as the pipeline crops it (tinyface.data.crop: a square `margin` of the
+Each found face is cropped as the pipeline crops it (tinyface.data.ingestion.crop: a square `margin` of the
 face size wider on every side, zero outside the photo, bicubic to the SR size), then made the
 model's LR input with the training bicubic, as the pairs' LR images are made. Photos are read
 upright (EXIF orientation applied): boxes, landmarks_image and the drawn copy are in the pixels
@@ -25,12 +25,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from tinyface.data import crop, face_detector, image_io
+from tinyface.data.ingestion import crop, face_detector
+from tinyface.data import image_io
 from tinyface.data import landmarks as landmark_schemes
-from tinyface.data.annotation import FaceAnnotation
-from tinyface.data.degradation import bicubic_resize
+from tinyface.data.ingestion.annotation import FaceAnnotation
+from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.errors import BadInput
-from tinyface.data.readers.ibug_pts import parse_pts
+from tinyface.data.ingestion.readers.ibug_pts import parse_pts
 
 AUTO, DETECT, WHOLE = "auto", "detect", "whole"
 MODES = (AUTO, DETECT, WHOLE)

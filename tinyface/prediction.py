@@ -1,6 +1,6 @@
 """Running an exported tinyface model on image files: the library behind `tinyface predict`.
 
-The model is the Trainer's SavedModel (trainer/export.py), used through its serving_default
+The model is the Trainer's SavedModel (trainer/training/export.py), used through its serving_default
 signature exactly as TF Serving would: uint8 LR images in, the uint8 SR image and the 68
 landmarks (SR pixels, 0-based, pixel centres at integers) out. The same preparation, drawing
 and files serve a model behind TF Serving (tinyface/serving_client.py): predict() and

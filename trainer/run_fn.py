@@ -1,4 +1,4 @@
-"""The TFX Trainer's module file: a thin adapter from fn_args to trainer.task.train_and_export.
+"""The TFX Trainer's module file: a thin adapter from fn_args to tinyface.trainer.training.task.train_and_export.
 
 Everything it calls is plain training code that runs and is tested without TFX.
 """
@@ -8,8 +8,8 @@ import hashlib
 import json
 import os
 
-from trainer import input_pipeline, task
-from trainer.training_config import CONFIG_KEY, TrainingConfig
+from tinyface.trainer.training import input_pipeline, task
+from tinyface.trainer.training.training_config import CONFIG_KEY, TrainingConfig
 
 
 def backup_dir_for(fn_args, config):
@@ -29,7 +29,7 @@ def backup_dir_for(fn_args, config):
 
 def training_config_of(fn_args) -> TrainingConfig:
     """The run's TrainingConfig, with the Trainer's eval step count from TFX's EvalArgs (a run
-    config's trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
+    config's tinyface.trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
     config = TrainingConfig.from_dict(fn_args.custom_config[CONFIG_KEY])
     if fn_args.eval_steps:
         config = dataclasses.replace(config, eval_steps=int(fn_args.eval_steps))

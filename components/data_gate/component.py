@@ -7,8 +7,8 @@ from typing import Optional
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 
-from components.artifacts import DataReport
-from components.data_gate import executor, spec
+from tinyface.components.artifacts import DataReport
+from tinyface.components.data_gate import executor, spec
 
 
 class DataGate(base_component.BaseComponent):

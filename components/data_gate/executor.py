@@ -8,9 +8,10 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.data_gate import spec
-from components.face_example_gen.executor import DATA_FORMAT_PROPERTY
-from tinyface.validation import data_report, ingestion_summary
+from tinyface.components.data_gate import spec
+from tinyface.components.face_example_gen.executor import DATA_FORMAT_PROPERTY
+from tinyface.validation import data_report
+from tinyface.data.ingestion import ingestion_summary
 
 ANOMALIES_FILE = "SchemaDiff.pb"   # the file name ExampleValidator and DistributionValidator write
 

@@ -3,7 +3,7 @@
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec
 
-from components.artifacts import DataReport
+from tinyface.components.artifacts import DataReport
 
 EXAMPLES_KEY = "examples"
 SCHEMA_ANOMALIES_KEY = "schema_anomalies"

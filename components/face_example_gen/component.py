@@ -10,8 +10,8 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.face_example_gen import driver, executor
-from components.face_example_gen.spec import FaceIngestOptions
+from tinyface.components.face_example_gen import driver, executor
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
 from tinyface import features
 
 # A span is a folder under input_base; without spans the data is input_base itself.

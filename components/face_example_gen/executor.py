@@ -16,11 +16,11 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.face_example_gen.spec import AUTO_FORMAT, FaceIngestOptions
+from tinyface.components.face_example_gen.spec import AUTO_FORMAT, FaceIngestOptions
 from tinyface.beam.ingest import ReadFaces, SummarizeIngestion
 from tinyface.data import files
-from tinyface.data.readers.detect import detect_format
-from tinyface.validation import ingestion_summary
+from tinyface.data.ingestion.readers.detect import detect_format
+from tinyface.data.ingestion import ingestion_summary
 
 FACES_READ_PROPERTY = "faces_read"
 FACES_SKIPPED_PROPERTY = "faces_skipped"

@@ -12,7 +12,7 @@ from google.protobuf import any_pb2, json_format, struct_pb2
 from tfx.proto import example_gen_pb2
 from tfx.utils import proto_utils
 
-from tinyface.data.readers import READERS
+from tinyface.data.ingestion.readers import READERS
 
 AUTO_FORMAT = "auto"
 

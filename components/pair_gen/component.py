@@ -5,8 +5,8 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 
-from components.pair_gen import executor, spec
-from tinyface.data.pairs import PairConfig
+from tinyface.components.pair_gen import executor, spec
+from tinyface.data.degradation.pairs import PairConfig
 
 
 class PairGen(base_beam_component.BaseBeamComponent):

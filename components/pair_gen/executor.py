@@ -7,7 +7,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
-from components.pair_gen import spec
+from tinyface.components.pair_gen import spec
 from tinyface.beam.pairs import MakePairs
 
 OUTPUT_FILE_PREFIX = "data_tfrecord"

@@ -6,10 +6,10 @@ import json
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.artifacts import DataReport
-from tinyface.data.degradation import DegradationConfig
+from tinyface.components.artifacts import DataReport
+from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.heatmaps import HeatmapSpec
-from tinyface.data.pairs import PairConfig
+from tinyface.data.degradation.pairs import PairConfig
 
 EXAMPLES_KEY = "examples"
 DATA_REPORT_KEY = "data_report"

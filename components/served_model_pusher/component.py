@@ -4,7 +4,7 @@ does not push again a model TF Serving already serves (see executor.py)."""
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
-from components.served_model_pusher import executor
+from tinyface.components.served_model_pusher import executor
 
 
 class Pusher(tfx.components.Pusher):

@@ -12,7 +12,7 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as keys
 from tfx.utils import proto_utils
 
-from components.served_model_pusher.served_model import served_version_of
+from tinyface.components.served_model_pusher.served_model import served_version_of
 
 # Custom properties of the PushedModel when the model was already served.
 ALREADY_SERVED_VERSION_PROPERTY = "already_served_version"

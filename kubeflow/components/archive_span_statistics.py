@@ -15,9 +15,9 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.artifacts import DataReport
-from kubeflow import span_archive
-from kubeflow.components.face_example_gen import DATA_ROOT_PROPERTY
+from tinyface.components.artifacts import DataReport
+from tinyface.kubeflow import span_archive
+from tinyface.kubeflow.components.face_example_gen import DATA_ROOT_PROPERTY
 from tinyface.validation import data_report
 
 EXAMPLES_KEY = "examples"

@@ -19,7 +19,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
-from kubeflow.components import resolution
+from tinyface.kubeflow.components import resolution
 from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
 from tinyface.evaluation.eval_config import build_eval_config
 

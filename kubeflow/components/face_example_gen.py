@@ -23,11 +23,11 @@ from tfx.types import artifact_utils, standard_artifacts, standard_component_spe
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
-from components.face_example_gen import component as face_example_gen
-from components.face_example_gen import executor as face_example_gen_executor
-from components.face_example_gen.driver import tree_fingerprint
-from components.face_example_gen.spec import FaceIngestOptions
-from kubeflow.parameters import NEWEST_SPAN
+from tinyface.components.face_example_gen import component as face_example_gen
+from tinyface.components.face_example_gen import executor as face_example_gen_executor
+from tinyface.components.face_example_gen.driver import tree_fingerprint
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
+from tinyface.kubeflow.parameters import NEWEST_SPAN
 
 REQUESTED_SPAN_KEY = "requested_span"        # exec property: the `span` runtime parameter
 DATA_ROOT_PROPERTY = "tinyface_data_root"    # on the Examples artifact: where they were read from

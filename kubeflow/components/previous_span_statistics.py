@@ -17,9 +17,9 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 from tfx.utils import io_utils
 
-from kubeflow import span_archive
-from kubeflow.components import resolution
-from kubeflow.components.face_example_gen import DATA_ROOT_PROPERTY
+from tinyface.kubeflow import span_archive
+from tinyface.kubeflow.components import resolution
+from tinyface.kubeflow.components.face_example_gen import DATA_ROOT_PROPERTY
 
 EXAMPLES_KEY = "examples"                         # this span's: its span and data root
 BASELINE_STATISTICS_KEY = "baseline_statistics"   # the previous span's (output)

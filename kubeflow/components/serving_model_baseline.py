@@ -15,8 +15,8 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 from tfx.utils import io_utils, path_utils
 
-from components.served_model_pusher.served_model import newest_served_version
-from kubeflow.components import resolution
+from tinyface.components.served_model_pusher.served_model import newest_served_version
+from tinyface.kubeflow.components import resolution
 
 SERVING_DIR_KEY = "serving_dir"
 MODEL_KEY = "model"

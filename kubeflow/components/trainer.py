@@ -6,7 +6,7 @@ and, at run time, writes them into those properties before TFX's GenericExecutor
 trainer/run_fn.py as usual. Choosing another model also brings that model's paper optimiser
 settings (trainer/training_config.PAPER_SETTINGS), as choosing it locally does.
 
-The entry point is `run_fn` as a module path (trainer.run_fn.run_fn) imported from the pipeline
+The entry point is `run_fn` as a module path (tinyface.trainer.run_fn.run_fn) imported from the pipeline
 image, not a module file: a module file is packed into a wheel on the pipeline root at compile
 time, from this machine's copy of trainer/.
 """
@@ -22,7 +22,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import json_utils, proto_utils
 
-from trainer.training_config import CONFIG_KEY, TrainingConfig
+from tinyface.trainer.training.training_config import CONFIG_KEY, TrainingConfig
 
 MODEL_NAME_KEY = "model_name"
 TRAIN_STEPS_KEY = "train_steps"

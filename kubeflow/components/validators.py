@@ -18,10 +18,10 @@ from tfx.proto import distribution_validator_pb2
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
-from components.data_gate import component as data_gate_component
-from components.data_gate import executor as data_gate_executor
-from components.data_gate import spec as data_gate_spec
-from kubeflow.components import resolution
+from tinyface.components.data_gate import component as data_gate_component
+from tinyface.components.data_gate import executor as data_gate_executor
+from tinyface.components.data_gate import spec as data_gate_spec
+from tinyface.kubeflow.components import resolution
 
 
 def with_config_proto(exec_properties):

@@ -1,7 +1,7 @@
 import pytest
 from tfx.utils import proto_utils
 
-from components.face_example_gen.spec import FaceIngestOptions
+from tinyface.components.face_example_gen.spec import FaceIngestOptions
 
 
 def test_options_travel_through_custom_config():

@@ -3,7 +3,7 @@ moves a face between train and eval."""
 
 from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
 
-from components.face_example_gen.component import split_config
+from tinyface.components.face_example_gen.component import split_config
 from tinyface import features
 from tinyface.data import example_codec
 

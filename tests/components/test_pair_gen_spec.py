@@ -1,7 +1,7 @@
-from components.pair_gen.spec import pair_config_from_json, pair_config_to_json
-from tinyface.data.degradation import DegradationConfig
+from tinyface.components.pair_gen.spec import pair_config_from_json, pair_config_to_json
+from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.heatmaps import JASRNET_HEATMAPS
-from tinyface.data.pairs import PairConfig
+from tinyface.data.degradation.pairs import PairConfig
 
 
 def test_pair_config_survives_the_execution_parameter():

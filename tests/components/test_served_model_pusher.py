@@ -2,7 +2,7 @@
 
 import shutil
 
-from components.served_model_pusher.served_model import folder_digest, served_version_of
+from tinyface.components.served_model_pusher.served_model import folder_digest, served_version_of
 
 
 def _saved_model(folder, weights):

@@ -9,7 +9,7 @@ DATA_ROOT = "/gcs/tinyface-test-bucket/faces"
 
 @pytest.fixture(scope="session")
 def kubeflow_settings():
-    from kubeflow.settings import kubeflow_settings as make
+    from tinyface.kubeflow.settings import kubeflow_settings as make
 
     return make(root=ROOT, image=IMAGE, data_root=DATA_ROOT)
 
@@ -17,7 +17,7 @@ def kubeflow_settings():
 @pytest.fixture(scope="session")
 def compiled(kubeflow_settings, tmp_path_factory):
     """(CompiledPipeline, path of the .yaml written)."""
-    from kubeflow import runner
+    from tinyface.kubeflow import runner
 
     path = str(tmp_path_factory.mktemp("kubeflow") / "tinyface.yaml")
     return runner.compile_pipeline(kubeflow_settings, path), path

@@ -14,9 +14,9 @@ from kfp import components as kfp_components
 from kfp.client import client as kfp_client
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from kubeflow import parameters as names
-from kubeflow import pipeline_spec, runner
-from pipeline import configs
+from tinyface.kubeflow import parameters as names
+from tinyface.kubeflow import pipeline_spec, runner
+from tinyface.pipeline import configs
 from tinyface.evaluation.blessing import THRESHOLD_NAMES
 
 ENTRYPOINT = ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]

@@ -17,20 +17,21 @@ from tfx.proto import example_gen_pb2, trainer_pb2
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import json_utils, proto_utils
 
-from components.artifacts import DataReport
-from components.data_gate import spec as data_gate_spec
-from kubeflow import span_archive
-from kubeflow.components import evaluator, face_example_gen, resolution, serving_model_baseline, trainer, validators
-from kubeflow.components import archive_span_statistics as archive_statistics
-from kubeflow.components import infra_validator
-from kubeflow.components import previous_span_statistics as previous_span
-from pipeline import configs
+from tinyface.components.artifacts import DataReport
+from tinyface.components.data_gate import spec as data_gate_spec
+from tinyface.kubeflow import span_archive
+from tinyface.kubeflow.components import (evaluator, face_example_gen, resolution, serving_model_baseline, trainer, validators)
+from tinyface.kubeflow.components import archive_span_statistics as archive_statistics
+from tinyface.kubeflow.components import infra_validator
+from tinyface.kubeflow.components import previous_span_statistics as previous_span
+from tinyface.pipeline import configs
 from tinyface import features
 from tinyface.evaluation.blessing import BlessingThresholds
 from tinyface.evaluation.eval_config import build_eval_config
-from tinyface.validation import data_report, ingestion_summary
+from tinyface.validation import data_report
+from tinyface.data.ingestion import ingestion_summary
 from tinyface.validation.drift import distribution_validator_config
-from trainer.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig, paper_config
+from tinyface.trainer.training.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig, paper_config
 
 
 def _artifact(cls, uri, span=None, split_names=None):

@@ -4,7 +4,6 @@ build context. (Docker is not available here, so the image itself is not built.)
 
 import fnmatch
 import importlib
-import json
 import os
 import re
 
@@ -13,13 +12,13 @@ import tensorflow_model_analysis as tfma
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
-from setuptools import find_packages
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils
 from tfx.utils import import_utils, proto_utils
 
-from kubeflow import runner
-from kubeflow.components import evaluator as kubeflow_evaluator
-from pipeline import configs
+from tinyface.components.artifacts import DataReport
+from tinyface.kubeflow import runner
+from tinyface.kubeflow.components import evaluator as kubeflow_evaluator
+from tinyface.pipeline import configs
 from tinyface.evaluation.blessing import THRESHOLD_NAMES
 
 REPO = configs.REPO_ROOT
@@ -31,10 +30,16 @@ def _setup_py():
 
 
 def _installed_packages():
-    """The packages setup.py installs, by its own find_packages(include=...) call."""
-    include = re.search(r"find_packages\(include=(\[[^\]]*\])\)", _setup_py())
-    assert include, "setup.py lists its packages with find_packages(include=[...])"
-    return set(find_packages(where=REPO, include=json.loads(include.group(1).replace("'", '"'))))
+    """The packages setup.py installs: its own setup() call, run up to its arguments."""
+    from setuptools._distutils.core import run_setup
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(REPO)  # setup.py finds its folders relative to the repository root
+        distribution = run_setup(os.path.join(REPO, "setup.py"), stop_after="init")
+    finally:
+        os.chdir(cwd)
+    return set(distribution.packages)
 
 
 def _dockerignore_patterns():
@@ -78,12 +83,12 @@ def test_every_executor_class_is_shipped(compiled):
     assert len(class_paths) == len(executors)
     ours = {path for path in class_paths if not path.startswith("tfx.")}
     assert ours == {
-        "kubeflow.components.face_example_gen.Executor", "kubeflow.components.previous_span_statistics.Executor",
-        "kubeflow.components.archive_span_statistics.Executor",
-        "kubeflow.components.validators.DistributionValidatorExecutor", "kubeflow.components.validators.DataGateExecutor",
-        "components.pair_gen.executor.Executor", "kubeflow.components.trainer.Executor",
-        "kubeflow.components.serving_model_baseline.Executor", "kubeflow.components.evaluator.Executor",
-        "kubeflow.components.infra_validator.Executor", "components.served_model_pusher.executor.Executor"}
+        "tinyface.kubeflow.components.face_example_gen.Executor", "tinyface.kubeflow.components.previous_span_statistics.Executor",
+        "tinyface.kubeflow.components.archive_span_statistics.Executor",
+        "tinyface.kubeflow.components.validators.DistributionValidatorExecutor", "tinyface.kubeflow.components.validators.DataGateExecutor",
+        "tinyface.components.pair_gen.executor.Executor", "tinyface.kubeflow.components.trainer.Executor",
+        "tinyface.kubeflow.components.serving_model_baseline.Executor", "tinyface.kubeflow.components.evaluator.Executor",
+        "tinyface.kubeflow.components.infra_validator.Executor", "tinyface.components.served_model_pusher.executor.Executor"}
     for class_path in class_paths:
         assert import_utils.import_class_by_path(class_path), class_path
         if class_path in ours:
@@ -92,14 +97,14 @@ def test_every_executor_class_is_shipped(compiled):
 
 def test_every_artifact_type_is_rebuilt_by_the_kubeflow_entrypoint(compiled):
     """TFX's KFP entrypoint imports each artifact class from its type's schema title; for custom
-    types the title is the artifact's TYPE_NAME (e.g. tinyface.DataReport)."""
+    types the title is the artifact's TYPE_NAME (tinyface.DataReport)."""
     spec = compiled[0].spec
     schemas = set()
     for component in spec.components.values():
         for definitions in (component.input_definitions.artifacts, component.output_definitions.artifacts):
             schemas.update(definition.artifact_type.instance_schema for definition in definitions.values())
     titles = {yaml.safe_load(schema)["title"] for schema in schemas}
-    assert "tinyface.DataReport" in titles
+    assert DataReport.TYPE_NAME in titles
     for schema in schemas:
         runtime = pipeline_spec_pb2.RuntimeArtifact(
             name="a", uri="gs://b/a", type=pipeline_spec_pb2.ArtifactTypeSchema(instance_schema=schema))
@@ -155,11 +160,11 @@ def test_setup_py_pins_tensorflow_serving_api_and_keeps_the_installed_version():
 
     pins = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', _setup_py()))
     assert pins["tensorflow-serving-api"] == "2.16.1" == metadata.version("tensorflow-serving-api")
-    assert {"kubeflow", "kubeflow.components"} <= _installed_packages()
+    assert {"tinyface.kubeflow", "tinyface.kubeflow.components"} <= _installed_packages()
 
 
 @pytest.mark.parametrize("path,excluded", [
     ("tinyface/__pycache__/cli.cpython-310.pyc", True), ("tinyface.egg-info/PKG-INFO", True),
-    ("tinyface/cli.py", False), ("tinyface_home/metadata.db", True)])
+    ("cli/main.py", False), ("tinyface_home/metadata.db", True)])
 def test_the_dockerignore_reading_used_above(path, excluded):
     assert _excluded_from_build_context(path) is excluded

@@ -8,7 +8,7 @@ from typing import Optional
 import pytest
 from kfp import compiler, dsl
 
-from kubeflow import pipeline_spec
+from tinyface.kubeflow import pipeline_spec
 
 # Each container writes its argv (after the output path) as JSON to its output artifact.
 RECORD_ARGS = ("import json, os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "

@@ -15,10 +15,10 @@ import warnings
 
 import pytest
 
-from components.served_model_pusher.served_model import folder_digest
-from kubeflow import pipeline_spec, span_archive
-from pipeline import configs
-from tinyface import cli
+from tinyface.components.served_model_pusher.served_model import folder_digest
+from tinyface.kubeflow import pipeline_spec, span_archive
+from tinyface.pipeline import configs
+from tinyface.cli import main as cli
 from tinyface.validation import data_report
 
 pytestmark = pytest.mark.pipeline

@@ -6,12 +6,12 @@ import dataclasses
 import pytest
 from tfx import v1 as tfx
 
-from kubeflow import beam, parameters, settings
-from kubeflow.components.previous_span_statistics import PreviousSpanStatistics
-from kubeflow.components.serving_model_baseline import ServingModelBaseline
-from pipeline import configs, local_runner
+from tinyface.kubeflow import beam, parameters, settings
+from tinyface.kubeflow.components.previous_span_statistics import PreviousSpanStatistics
+from tinyface.kubeflow.components.serving_model_baseline import ServingModelBaseline
+from tinyface.pipeline import configs, local_runner
 from tinyface.evaluation.blessing import DESCRIPTIONS, THRESHOLD_NAMES, BlessingThresholds
-from pipeline.local_flavour import INFRA_VALIDATION_SKIPPED
+from tinyface.pipeline.local_flavour import INFRA_VALIDATION_SKIPPED
 
 # Local node id -> its Kubeflow counterpart (the served model stands in for the latest blessed).
 RENAMED = {"latest_blessed_model": "served_model"}
@@ -103,8 +103,8 @@ def test_runtime_parameters_keep_their_types():
 
 
 def test_a_config_file_sets_the_parameters_defaults(tmp_path, kubeflow_settings):
-    from kubeflow import runner
-    from pipeline.run_config import load_run_config
+    from tinyface.kubeflow import runner
+    from tinyface.pipeline.run_config import load_run_config
 
     config = tmp_path / "run.yaml"
     config.write_text("training:\n  model: dic\ntrainer:\n  train_steps: 20000\nevaluation:\n  min_psnr_gain_db: 0.5\n")

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from pipeline import code_fingerprint, configs, local_runner
-from pipeline.code_fingerprint import CODE_FINGERPRINT_KEY, CodeIndex
+from tinyface.pipeline import code_fingerprint, configs, local_runner
+from tinyface.pipeline.code_fingerprint import CODE_FINGERPRINT_KEY, CodeIndex
 
-DEGRADATION = "tinyface/data/degradation.py"
+DEGRADATION = "tinyface/data/degradation/degrade.py"
 # Nodes that run only TFX's code: their inputs change when ours do, so they need no fingerprint.
 TFX_ONLY = {"StatisticsGen", "ExampleValidator", "DistributionValidator"}
 
@@ -31,13 +31,14 @@ def local_nodes(tmp_path_factory):
 
 
 def test_a_closure_follows_imports_of_ours_and_the_packages_above_them(index):
-    names = _closure_names(index, "components.pair_gen.executor")
-    assert {"components/pair_gen/executor.py", "components/pair_gen/spec.py", "components/__init__.py",
+    names = _closure_names(index, "tinyface.components.pair_gen.executor")
+    assert {"tinyface/components/pair_gen/executor.py", "tinyface/components/pair_gen/spec.py",
+            "tinyface/components/__init__.py",
             "tinyface/beam/pairs.py", "tinyface/__init__.py", "tinyface/data/__init__.py", DEGRADATION} <= names
     assert not any(name.startswith("tfx/") for name in names)   # TFX's code is not ours
     # Ingestion never imports the degradation: editing it must leave FaceExampleGen cached.
-    assert DEGRADATION not in _closure_names(index, "components.face_example_gen.executor",
-                                             "components.face_example_gen.driver")
+    assert DEGRADATION not in _closure_names(index, "tinyface.components.face_example_gen.executor",
+                                             "tinyface.components.face_example_gen.driver")
 
 
 def test_relative_and_function_local_imports_count(tmp_path):
@@ -56,11 +57,12 @@ def test_relative_and_function_local_imports_count(tmp_path):
 
 
 def test_an_edit_changes_the_fingerprints_of_the_nodes_that_run_it_and_no_other(tmp_path, local_nodes):
-    for name in code_fingerprint.OUR_PACKAGES:
-        shutil.copytree(os.path.join(configs.REPO_ROOT, name), tmp_path / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    copy = CodeIndex({name: str(tmp_path / name) for name in code_fingerprint.OUR_PACKAGES})
-    original = CodeIndex(code_fingerprint.package_folders())
+    folders = code_fingerprint.package_folders()
+    copied = {name: str(tmp_path / os.path.relpath(folder, configs.REPO_ROOT)) for name, folder in folders.items()}
+    for name, folder in folders.items():
+        shutil.copytree(folder, copied[name], ignore=shutil.ignore_patterns("__pycache__"))
+    copy = CodeIndex(copied)
+    original = CodeIndex(folders)
 
     def fingerprints(index):
         return {node_id: code_fingerprint.node_code_fingerprint(node, index) for node_id, node in local_nodes.items()}
@@ -74,7 +76,7 @@ def test_an_edit_changes_the_fingerprints_of_the_nodes_that_run_it_and_no_other(
         k: v for k, v in fingerprints(original).items() if k not in names_files}
     with open(tmp_path / DEGRADATION, "a") as f:
         f.write("# edited\n")
-    after = fingerprints(CodeIndex({name: str(tmp_path / name) for name in code_fingerprint.OUR_PACKAGES}))
+    after = fingerprints(CodeIndex(copied))
     changed = {node_id for node_id in before if before[node_id] != after[node_id]}
     # PairGen degrades; the Evaluator's metrics compare with bicubic from the same module.
     assert changed == {"PairGen", "Evaluator"}
@@ -123,8 +125,8 @@ def test_every_kubeflow_task_running_our_code_gets_it_as_a_parameter(compiled_ku
 
 @pytest.fixture(scope="module")
 def compiled_kubeflow():
-    from kubeflow import runner
-    from kubeflow.settings import kubeflow_settings
+    from tinyface.kubeflow import runner
+    from tinyface.kubeflow.settings import kubeflow_settings
 
     return runner.compile_pipeline(kubeflow_settings(root="gs://tinyface-test-bucket/tinyface",
                                                      image="registry.example/tinyface-pipeline@sha256:" + "0" * 64,

@@ -11,9 +11,10 @@ import re
 import pytest
 import yaml
 
-from pipeline import configs, local_runner, metadata_queries
-from tinyface import cli, prediction
-from trainer.training_config import CONFIG_KEY
+from tinyface.pipeline import configs, local_runner, metadata_queries
+from tinyface.cli import main as cli
+from tinyface import prediction
+from tinyface.trainer.training.training_config import CONFIG_KEY
 
 pytestmark = pytest.mark.pipeline
 

@@ -13,10 +13,13 @@ import re
 import pytest
 import tensorflow as tf
 
-from pipeline import configs, local_runner, metadata_queries
-from trainer.training_config import paper_config
-from tinyface import cli, features
-from tinyface.data import example_codec, synth
+from tinyface.components.artifacts import DataReport
+from tinyface.pipeline import configs, local_runner, metadata_queries
+from tinyface.trainer.training.training_config import paper_config
+from tinyface.cli import main as cli
+from tinyface import features
+from tinyface.data import example_codec
+from tinyface.data.synthesis import synth
 from tinyface.data.image_io import MAX_IMAGE_PIXELS
 from tinyface.validation import data_report
 
@@ -37,7 +40,7 @@ def _add_span(root, span, preset, seed):
 
 
 def _latest_report(store):
-    artifact = metadata_queries.latest_artifact(store, "tinyface.DataReport")
+    artifact = metadata_queries.latest_artifact(store, DataReport.TYPE_NAME)
     with open(os.path.join(artifact.uri, data_report.REPORT_JSON)) as f:
         return json.load(f)
 

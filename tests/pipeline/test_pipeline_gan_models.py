@@ -9,10 +9,10 @@ import os
 import pytest
 import tensorflow_model_analysis as tfma
 
-from pipeline import configs, local_runner, metadata_queries
+from tinyface.pipeline import configs, local_runner, metadata_queries
 from tinyface import features
-from trainer import dic, network_weights
-from trainer.training_config import paper_config
+from tinyface.trainer.models import dic, network_weights
+from tinyface.trainer.training.training_config import paper_config
 
 pytestmark = pytest.mark.pipeline
 
@@ -27,7 +27,7 @@ TRAIN_STEPS = 2
 
 
 def _dic_checkpoint(folder):
-    """What a DIC run leaves beside its export (trainer/network_weights.py), for DICGAN to start from."""
+    """What a DIC run leaves beside its export (trainer/models/network_weights.py), for DICGAN to start from."""
     network_weights.save_beside_export(dic.build(dic.SMALL), os.path.join(folder, "Format-Serving"))
     return folder
 

@@ -3,7 +3,7 @@
 import io
 import logging
 
-from pipeline.progress import ProgressHandler
+from tinyface.pipeline.progress import ProgressHandler
 
 
 def _record(message, level=logging.INFO):

@@ -1,6 +1,6 @@
 from tfx.types import standard_artifacts
 
-from pipeline.resolvers import EXAMPLES, STATISTICS, PreviousSpanStatisticsStrategy
+from tinyface.pipeline.resolvers import EXAMPLES, STATISTICS, PreviousSpanStatisticsStrategy
 
 
 def _artifact(cls, artifact_id, span):

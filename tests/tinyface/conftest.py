@@ -19,8 +19,10 @@ def eval_pair_records(tmp_path_factory, synthetic_faces):
     # Imported here, not at the top: TensorFlow would load for every test under tests/tinyface.
     import tensorflow as tf
 
-    from tinyface.data import example_codec, face_example, pairs
-    from tinyface.data.readers import get_reader
+    from tinyface.data import example_codec
+    from tinyface.data.ingestion import face_example
+    from tinyface.data.degradation import pairs
+    from tinyface.data.ingestion.readers import get_reader
 
     path = tmp_path_factory.mktemp("eval-pairs") / "pairs.gz"
     with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
@@ -37,7 +39,7 @@ def tfma_eval_output(tmp_path_factory, exported_model, eval_pair_records):
     on eval_pair_records, with the exported model as candidate and as baseline."""
     import tensorflow_model_analysis as tfma
 
-    from pipeline import configs
+    from tinyface.pipeline import configs
     from tinyface.evaluation import eval_config
 
     # As the TFX Evaluator does when a baseline model is wired in: the baseline ModelSpec is

@@ -12,9 +12,9 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from tinyface import metrics
 from tinyface.data import landmarks as schemes
-from tinyface.data.crop import crop_face, crop_window, face_box, map_to_crop
+from tinyface.data.ingestion.crop import crop_face, crop_window, face_box, map_to_crop
 from tinyface.data.image_io import load_rgb
-from tinyface.data.readers import get_reader
+from tinyface.data.ingestion.readers import get_reader
 
 SCALE = 8  # 16 -> 128, the shave our reports use
 

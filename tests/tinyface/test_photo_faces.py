@@ -10,7 +10,7 @@ from PIL import Image
 
 from tinyface import photo_faces
 from tinyface.data.errors import BadInput
-from tinyface.data.readers.ibug_pts import parse_pts
+from tinyface.data.ingestion.readers.ibug_pts import parse_pts
 
 REAL_FACES = os.path.join(os.path.dirname(__file__), "..", "data", "real_faces")
 LFPW_IMAGE = os.path.join(REAL_FACES, "superviseddescent_ibug_lfpw_trainset", "image_0001.png")

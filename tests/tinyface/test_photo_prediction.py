@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyface import cli, photo_faces, prediction
-from tinyface.data import crop
+from tinyface.cli import main as cli
+from tinyface import photo_faces, prediction
+from tinyface.data.ingestion import crop
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
-from tinyface.data.readers import get_reader
+from tinyface.data.ingestion.readers import get_reader
 
 REAL_FACES = os.path.join(os.path.dirname(__file__), "..", "data", "real_faces")
 DLIB_FOLDER = os.path.join(REAL_FACES, "dlib_examples_faces")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tinyface import photo_faces, prediction, signatures
-from tinyface.data.degradation import bicubic_resize
+from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
 

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from pipeline import configs
+from tinyface.pipeline import configs
 from tinyface import prediction, pretrained
 
 MAX_BYTES = 25 * 1024 * 1024

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface.data import example_codec, face_example, pairs
-from tinyface.data.readers import get_reader
+from tinyface.data import example_codec
+from tinyface.data.ingestion import face_example
+from tinyface.data.degradation import pairs
+from tinyface.data.ingestion.readers import get_reader
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +30,8 @@ def assert_export_answers_like():
     """check(network, export_dir, lr_float): the SavedModel's serving_default, given the uint8
     version of `lr_float` (N, lr, lr, 3) in [0, 1], answers like `network` on the same pixels."""
     from tinyface import signatures
-    from trainer.landmark_decoding import decode_landmarks
-    from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
+    from tinyface.trainer.models.landmark_decoding import decode_landmarks
+    from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
     def check(network, export_dir, lr_float):
         lr_uint8 = tf.constant(np.round(lr_float * 255).astype(np.uint8))

@@ -5,9 +5,10 @@ training validates with (validation_steps), not the config's own default."""
 from tfx.components.trainer import fn_args_utils
 from tfx.types import artifact_utils, standard_artifacts
 
-from pipeline import local_runner
-from pipeline.run_config import load_run_config
-from trainer import run_fn, task
+from tinyface.pipeline import local_runner
+from tinyface.pipeline.run_config import load_run_config
+from tinyface.trainer import run_fn
+from tinyface.trainer.training import task
 
 
 def test_the_run_configs_eval_steps_reach_training(tmp_path, monkeypatch):
@@ -32,7 +33,7 @@ def test_the_run_configs_eval_steps_reach_training(tmp_path, monkeypatch):
 def test_without_eval_args_the_training_configs_eval_steps_stay(tmp_path):
     from tfx.components.trainer.fn_args_utils import FnArgs
 
-    from trainer.training_config import CONFIG_KEY, paper_config
+    from tinyface.trainer.training.training_config import CONFIG_KEY, paper_config
 
     config = paper_config("jasrnet", eval_steps=3)
     assert run_fn.training_config_of(FnArgs(custom_config={CONFIG_KEY: config.to_dict()}, eval_steps=None)) == config

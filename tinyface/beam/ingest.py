@@ -12,11 +12,11 @@ import os
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tinyface.data import face_example
-from tinyface.data.duplicates import duplicate_key, split_duplicates
+from tinyface.data.ingestion import face_example
+from tinyface.data.ingestion.duplicates import duplicate_key, split_duplicates
 from tinyface.data.errors import BadInput
-from tinyface.data.readers import get_reader
-from tinyface.validation.ingestion_summary import IngestionSummary
+from tinyface.data.ingestion.readers import get_reader
+from tinyface.data.ingestion.ingestion_summary import IngestionSummary
 
 BAD = "bad"
 
@@ -71,7 +71,7 @@ class _FaceToExample(beam.DoFn):
 def ReadFaces(pipeline, root, data_format, dataset=None, hr_size=128, margin=0.25):  # pylint: disable=invalid-name
     """Returns {"examples": tf.train.Example protos, "bad": BadInput records}.
 
-    `root` is the folder of one span; `data_format` a key of tinyface.data.readers.READERS.
+    `root` is the folder of one span; `data_format` a key of tinyface.data.ingestion.readers.READERS.
     Listing the annotation files happens at construction time, so an empty or missing
     folder fails before any worker starts (with a BadInput naming the folder).
     """

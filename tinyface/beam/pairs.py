@@ -2,7 +2,8 @@
 
 import apache_beam as beam
 
-from tinyface.data import example_codec, pairs
+from tinyface.data import example_codec
+from tinyface.data.degradation import pairs
 
 
 class _MakePairs(beam.DoFn):

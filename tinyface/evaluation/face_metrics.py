@@ -14,10 +14,7 @@ module only adapts them to TFMA: keys per model, the accumulator of a Beam Combi
 import apache_beam as beam
 from tensorflow_model_analysis.metrics import metric_types
 
-from tinyface.evaluation.face_scores import (  # noqa: F401  (the metric names are this module's API too)
-    AUC_008, BICUBIC_PSNR_Y, BICUBIC_SSIM_Y, DEFAULT_SCALE, FAILURE_RATE_008, FAILURE_RATE_010, INPUT_FEATURES,
-    MEAN_SHAPE_NME, METRIC_NAMES, NME, NME_RATIO_TO_MEAN_SHAPE, PSNR_RGB, PSNR_Y, PSNR_Y_GAIN_OVER_BICUBIC,
-    SSIM_RGB, SSIM_Y, SliceScores)
+from tinyface.evaluation.face_scores import (AUC_008, BICUBIC_PSNR_Y, BICUBIC_SSIM_Y, DEFAULT_SCALE, FAILURE_RATE_008, FAILURE_RATE_010, INPUT_FEATURES, MEAN_SHAPE_NME, METRIC_NAMES, NME, NME_RATIO_TO_MEAN_SHAPE, PSNR_RGB, PSNR_Y, PSNR_Y_GAIN_OVER_BICUBIC, SSIM_RGB, SSIM_Y, SliceScores)
 
 FACE_SR_METRICS_NAME = "face_sr_metrics"
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from tinyface import features, metrics, signatures
 from tinyface.data import landmarks as landmark_schemes
-from tinyface.data.degradation import bicubic_resize
+from tinyface.data.degradation.degrade import bicubic_resize
 
 DEFAULT_SCALE = 8
 

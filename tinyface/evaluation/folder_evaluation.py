@@ -1,6 +1,6 @@
 """An exported model scored on an annotated folder, without a pipeline: what `tinyface evaluate` runs.
 
-The folder becomes pair examples exactly as the pipeline makes them (tinyface.data.folder_pairs),
+The folder becomes pair examples exactly as the pipeline makes them (tinyface.evaluation.folder_pairs),
 the model answers them through the signature the Evaluator calls (serve_tf_examples), and
 face_scores computes the Evaluator's metrics, floors and slices. Only the model call needs
 TensorFlow; score_examples takes any batch predictor.
@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 from tinyface import signatures
 from tinyface.data import example_codec
 from tinyface.data.errors import BadInput
-from tinyface.data.folder_pairs import face_pairs
+from tinyface.evaluation.folder_pairs import face_pairs
 from tinyface.evaluation import face_scores
 from tinyface.evaluation.summary import OVERALL, slice_name
 
@@ -85,7 +85,7 @@ def evaluate_folder(predict, root, slice_features, data_format=None, dataset=Non
     """FolderScores of the model behind `predict` on the annotated folder `root`.
 
     BadInput naming the folder when no face could be read (with the first problem)."""
-    from tinyface.data.pairs import PairConfig
+    from tinyface.data.degradation.pairs import PairConfig
 
     counts = {"faces": 0}
     skipped = []

@@ -26,7 +26,7 @@ _DPI = 100
 
 
 def write_curves_chart(path, curves, train_split="train", validation_split="validation"):
-    """curves: {split: {term: (steps, values)}} (trainer.training_curves.read_curves). One panel
+    """curves: {split: {term: (steps, values)}} (tinyface.trainer.training.training_curves.read_curves). One panel
     per term, the total loss first; returns `path`."""
     train, validation = curves.get(train_split, {}), curves.get(validation_split, {})
     terms = sorted(set(train) | set(validation), key=lambda term: (term != "loss", term))

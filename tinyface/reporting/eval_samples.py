@@ -16,8 +16,8 @@ import numpy as np
 from tinyface import features, metrics, prediction
 from tinyface.data import example_codec
 from tinyface.data import landmarks as landmark_schemes
-from tinyface.data.degradation import bicubic_resize
-from tinyface.data.pairs import decode_png_rgb
+from tinyface.data.degradation.degrade import bicubic_resize
+from tinyface.data.degradation.pairs import decode_png_rgb
 
 _NUM_POINTS = landmark_schemes.NUM_POINTS[landmark_schemes.IBUG68]
 

@@ -9,7 +9,7 @@ import json
 from typing import Dict, Optional
 
 from tinyface.data.errors import display_path
-from tinyface.validation.ingestion_summary import IngestionSummary
+from tinyface.data.ingestion.ingestion_summary import IngestionSummary
 
 REPORT_JSON = "data_report.json"
 REPORT_TEXT = "data_report.txt"

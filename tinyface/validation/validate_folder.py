@@ -10,7 +10,7 @@ import tempfile
 import tensorflow_data_validation as tfdv
 
 from tinyface.beam.ingest import run_ingestion
-from tinyface.data.readers.detect import detect_format
+from tinyface.data.ingestion.readers.detect import detect_format
 from tinyface.validation.data_report import DataReport, anomalies_by_feature
 from tinyface.validation.drift import check_drift
 

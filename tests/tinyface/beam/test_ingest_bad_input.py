@@ -16,7 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from tinyface import features
 from tinyface.beam.ingest import ReadFaces, SummarizeIngestion, run_ingestion
 from tinyface.data.errors import display_path
-from tinyface.validation.ingestion_summary import IngestionSummary
+from tinyface.data.ingestion.ingestion_summary import IngestionSummary
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,13 @@ import uuid
 import pytest
 import tensorflow as tf
 
-from components.face_example_gen.driver import tree_fingerprint
-from kubeflow.components import face_example_gen
+from tinyface.components.face_example_gen.driver import tree_fingerprint
+from tinyface.kubeflow.components import face_example_gen
 from tinyface import features
 from tinyface.beam.ingest import run_ingestion
 from tinyface.data import example_codec
 from tinyface.data.errors import BadInput
-from tinyface.data.readers.detect import detect_format
+from tinyface.data.ingestion.readers.detect import detect_format
 
 
 @pytest.fixture

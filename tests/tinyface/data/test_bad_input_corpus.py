@@ -3,7 +3,7 @@ loader and the duplicate check, in one process: each case gives exactly its one 
 the good face beside it is still read.
 
 The same corpus goes through Beam ingestion in tests/tinyface/beam/test_ingest_bad_input.py
-and through `tinyface validate` in tests/tinyface/commands/test_bad_input_commands.py.
+and through `tinyface validate` in tests/cli/commands/test_bad_input_commands.py.
 """
 
 import collections
@@ -11,11 +11,11 @@ import shutil
 
 import pytest
 
-from tinyface.data import duplicates, face_example
+from tinyface.data.ingestion import duplicates, face_example
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import MAX_IMAGE_PIXELS, load_rgb
-from tinyface.data.readers import get_reader
-from tinyface.data.readers.detect import detect_format
+from tinyface.data.ingestion.readers import get_reader
+from tinyface.data.ingestion.readers.detect import detect_format
 
 
 def read_in_process(root, data_format):

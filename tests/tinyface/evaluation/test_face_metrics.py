@@ -16,7 +16,7 @@ import tensorflow_model_analysis as tfma
 from PIL import Image
 
 from tinyface import features, metrics, signatures
-from tinyface.data.degradation import bicubic_resize
+from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.evaluation import face_metrics
 
 SLICE_FEATURE = features.POSE_BUCKET  # tfma_eval_output's slicing (tests/tinyface/conftest.py)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tinyface import features, signatures
-from tinyface.data.degradation import bicubic_resize
+from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.evaluation import face_scores
 
 

@@ -10,10 +10,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
-from pipeline import configs
+from tinyface.pipeline import configs
 from tinyface import features
 from tinyface.data.errors import BadInput
-from tinyface.data.folder_pairs import face_pairs
+from tinyface.evaluation.folder_pairs import face_pairs
 from tinyface.evaluation import eval_config, face_scores, folder_evaluation, summary
 from tinyface.prediction import open_saved_model
 

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from tinyface import features, metrics, prediction, signatures
 from tinyface.data import example_codec
-from tinyface.data.degradation import bicubic_resize
-from tinyface.data.pairs import decode_png_rgb
+from tinyface.data.degradation.degrade import bicubic_resize
+from tinyface.data.degradation.pairs import decode_png_rgb
 from tinyface.evaluation import face_metrics, summary
 from tinyface.reporting import eval_samples
 

@@ -1,7 +1,7 @@
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from tinyface.validation.data_report import DataReport, anomalies_by_feature
-from tinyface.validation.ingestion_summary import IngestionSummary
+from tinyface.data.ingestion.ingestion_summary import IngestionSummary
 
 
 def test_anomalies_use_reason_text_when_the_description_is_empty():

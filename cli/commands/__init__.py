@@ -1,0 +1,1 @@
+"""One module per `tinyface` subcommand; cli/main.py registers them explicitly."""

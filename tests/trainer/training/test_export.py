@@ -1,0 +1,54 @@
+"""SavedModel export: the XLA-compiled serving signature answers what the plain one does."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tinyface import signatures
+from tinyface.trainer.training import export
+from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
+
+
+def _tiny_network():
+    """A few layers with the models' output contract: compiling a real model takes minutes."""
+    lr = keras.Input((16, 16, 3))
+    sr = keras.layers.Conv2D(3, 3, padding="same")(keras.layers.UpSampling2D(8)(lr))
+    heatmaps = keras.layers.Conv2D(68, 3, padding="same")(keras.layers.UpSampling2D(2)(lr))
+    return keras.Model(lr, {SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                            HEATMAP_STEPS: keras.layers.Reshape((1, 32, 32, 68))(heatmaps)})
+
+
+def test_xla_compiled_export_serves_the_same_outputs(tmp_path):
+    network = _tiny_network()
+    faces = tf.constant(np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3)), tf.uint8)
+    answers = []
+    for jit_compile in (False, True):
+        folder = str(tmp_path / f"jit{int(jit_compile)}")
+        export.export_serving_model(network, folder, 128, 8, jit_compile=jit_compile)
+        serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
+        answers.append(serve(**{signatures.LR_IMAGES_INPUT: faces}))
+    plain, compiled = answers
+    assert set(plain) == set(compiled)
+    np.testing.assert_allclose(compiled[signatures.HEATMAPS_OUTPUT].numpy(),
+                               plain[signatures.HEATMAPS_OUTPUT].numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(compiled[signatures.LANDMARKS_OUTPUT].numpy(),
+                               plain[signatures.LANDMARKS_OUTPUT].numpy(), rtol=1e-4, atol=1e-3)
+    # uint8 SR: XLA may fuse differently, so a pixel may round the other way.
+    sr_difference = np.abs(compiled[signatures.SR_IMAGE_OUTPUT].numpy().astype(int)
+                           - plain[signatures.SR_IMAGE_OUTPUT].numpy().astype(int))
+    assert sr_difference.max() <= 1
+
+
+def test_the_serving_signature_declares_its_input_shape(tmp_path):
+    from tensorflow.python.saved_model import loader_impl
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    from tinyface import serving_client
+
+    folder = export.export_serving_model(_tiny_network(), str(tmp_path / "model"), 128, 8)
+    _, inputs = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT].structured_input_signature
+    assert inputs[signatures.LR_IMAGES_INPUT].shape.as_list() == [None, 16, 16, 3]
+    # What TF Serving's model metadata reports: a client reads both sizes, it probes nothing.
+    meta_graph = loader_impl.parse_saved_model(folder).meta_graphs[0]
+    signature_defs = get_model_metadata_pb2.SignatureDefMap(signature_def=meta_graph.signature_def)
+    assert serving_client.serving_signature_sizes(signature_defs, folder) == (16, 128)

@@ -1,1 +1,0 @@
-"""One module per `tinyface` subcommand; tinyface/cli.py registers them explicitly."""

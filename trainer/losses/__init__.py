@@ -1,0 +1,1 @@
+"""Training losses, one contract: pixel, heatmap, landmark consistency, perceptual (joint.py) and adversarial (adversarial.py)."""

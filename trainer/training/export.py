@@ -1,0 +1,81 @@
+"""SavedModel export for TF Serving and TFMA: two signatures over the same network.
+
+serving_default takes a batch of uint8 LR images (REST-friendly: JSON lists of ints) and
+returns the SR image (uint8), the landmarks (N, 68, 2, HR pixels) and the heatmaps;
+serve_tf_examples takes serialized pair tf.Examples (TFMA, batch inference).
+
+serving_default declares its input shape, (N, lr, lr, 3) uint8, so a client reads the LR size
+from the signature (TF Serving's model metadata, saved_model_cli, the loaded signature) instead
+of probing the model with images. The declared shape is not enforced by whoever feeds the graph
+(TF Serving, a loaded signature), so the input is also checked in the graph: an input of the
+wrong size or channel count fails with INVALID_ARGUMENT naming the expected shape, before any
+convolution sees it.
+"""
+
+import keras
+import tensorflow as tf
+
+from tinyface import features, signatures
+from tinyface.trainer.models import outputs as model_outputs
+from tinyface.trainer.models.landmark_decoding import decode_landmarks
+
+
+def _checked_lr_images(images, lr_size):
+    """`images` with static shape (N, lr, lr, 3), after checking it: INVALID_ARGUMENT otherwise."""
+    expected = f"{signatures.LR_IMAGES_INPUT} must be uint8 images of shape (N, {lr_size}, {lr_size}, 3)"
+    # One condition and no branches (a lowered tf.cond still runs ops on captured tensors):
+    # the shape is padded to rank 4 so comparing it never fails on a wrong rank itself.
+    shape = tf.shape(images)
+    padded = tf.concat([shape, tf.zeros([4], tf.int32)], axis=0)[:4]
+    valid = tf.logical_and(tf.equal(tf.size(shape), 4),
+                           tf.reduce_all(tf.equal(padded[1:], [lr_size, lr_size, 3])))
+    check = tf.debugging.Assert(valid, [expected + "; got shape", shape])
+    with tf.control_dependencies([check]):
+        return tf.ensure_shape(tf.identity(images), [None, lr_size, lr_size, 3])
+
+
+def _predict(forward, lr_uint8, hr_size, num_landmarks, decode_method):
+    outputs = forward(tf.cast(lr_uint8, tf.float32) / 255.0)
+    sr = outputs[model_outputs.SR_STEPS][:, -1]
+    heatmaps = tf.cast(outputs[model_outputs.HEATMAP_STEPS][:, -1], tf.float32)
+    return {
+        signatures.SR_IMAGE_OUTPUT: tf.cast(tf.round(tf.clip_by_value(sr, 0.0, 1.0) * 255.0), tf.uint8),
+        signatures.LANDMARKS_OUTPUT: decode_landmarks(heatmaps, hr_size, num_landmarks, method=decode_method),
+        signatures.HEATMAPS_OUTPUT: heatmaps,
+    }
+
+
+def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, decode_method="refined_argmax",
+                         jit_compile=False):
+    """Writes `network` as a SavedModel with both signatures into `export_dir`.
+
+    jit_compile: the network's forward pass inside both signatures is XLA-compiled (input
+    checks and landmark decoding stay plain TF ops).
+    """
+    lr_size = hr_size // scale
+    archive = keras.export.ExportArchive()
+    archive.track(network)
+
+    def forward(lr):
+        return network(lr, training=False)
+
+    if jit_compile:
+        forward = tf.function(forward, jit_compile=True)
+
+    def serve_lr_images(lr_images):
+        images = _checked_lr_images(lr_images, lr_size)
+        return _predict(forward, images, hr_size, num_landmarks, decode_method)
+
+    def serve_tf_examples(examples):
+        parsed = tf.io.parse_example(examples, {features.LR_IMAGE: tf.io.FixedLenFeature([], tf.string)})
+        images = tf.map_fn(lambda png: tf.io.decode_png(png, channels=3), parsed[features.LR_IMAGE],
+                           fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+        return _predict(forward, _checked_lr_images(images, lr_size), hr_size, num_landmarks, decode_method)
+
+    archive.add_endpoint(signatures.SERVING_DEFAULT, serve_lr_images,
+                         input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.uint8,
+                                                        name=signatures.LR_IMAGES_INPUT)])
+    archive.add_endpoint(signatures.TF_EXAMPLE_SIGNATURE, serve_tf_examples,
+                         input_signature=[tf.TensorSpec([None], tf.string, name=signatures.EXAMPLES_INPUT)])
+    archive.write_out(export_dir, verbose=False)
+    return export_dir

@@ -1,0 +1,111 @@
+"""tf.data over PairGen's examples: decode, augment, render target heatmaps, batch, prefetch.
+
+Heatmaps are rendered here from coordinates with the same function PairGen would use to
+store them (tinyface.data.heatmaps): storing them makes records 5-8x larger and reading
+slower (README, "Heatmaps and labels").
+"""
+
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from tinyface import features
+from tinyface.data.heatmaps import render_heatmaps
+# The batch's target keys (inputs are the LR images), defined with the losses that read them.
+from tinyface.trainer.losses.targets import HAS_LANDMARKS, HEATMAPS, HR, LANDMARKS  # noqa: F401
+from tinyface.trainer.training import augmentation
+
+NUM_LANDMARKS = 68
+
+
+# The pair features training reads, each dense with a fixed length.
+_FEATURES = (
+    (features.LR_IMAGE, schema_pb2.BYTES, 1),
+    (features.HR_IMAGE, schema_pb2.BYTES, 1),
+    (features.LANDMARKS_68, schema_pb2.FLOAT, 2 * NUM_LANDMARKS),
+    (features.HAS_LANDMARKS_68, schema_pb2.INT, 1),
+    (features.SCALE, schema_pb2.INT, 1),
+)
+_DTYPES = {schema_pb2.BYTES: tf.string, schema_pb2.FLOAT: tf.float32, schema_pb2.INT: tf.int64}
+
+
+def training_schema():
+    """The schema TFX's data accessor reads pairs with (dense features of fixed length)."""
+    schema = schema_pb2.Schema()
+    for name, kind, length in _FEATURES:
+        feature = schema.feature.add(name=name, type=kind)
+        feature.shape.dim.add(size=length)
+        feature.presence.min_fraction = 1.0
+    return schema
+
+
+def feature_spec():
+    """The same features as a tf.io parsing spec (for paths without TFX, and for serving)."""
+    return {name: tf.io.FixedLenFeature([length], _DTYPES[kind]) for name, kind, length in _FEATURES}
+
+
+def _decode_images(encoded):
+    # (B, 1) PNG strings -> (B, H, W, 3) float32 in [0, 1].
+    images = tf.map_fn(lambda png: tf.io.decode_png(png, channels=3), encoded[:, 0],
+                       fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def prepare_batch(batch, hr_size, scale, heatmap_spec, augment=None, seed=None):
+    """A batch of parsed pair features -> (LR images, targets dict); `augment` is an
+    augmentation.AugmentationConfig (None: the batch as stored)."""
+    lr = tf.ensure_shape(_decode_images(batch[features.LR_IMAGE]), [None, hr_size // scale, hr_size // scale, 3])
+    hr = _decode_images(batch[features.HR_IMAGE])
+    hr = tf.ensure_shape(hr, [None, hr_size, hr_size, 3])
+    landmarks = tf.reshape(batch[features.LANDMARKS_68], [-1, NUM_LANDMARKS, 2])
+    has_landmarks = tf.cast(tf.reshape(batch[features.HAS_LANDMARKS_68], [-1]), tf.float32)
+    if augment is not None:
+        lr, hr, landmarks = augmentation.augment(lr, hr, landmarks, augment, seed=seed)
+    targets = {
+        HR: hr,
+        HEATMAPS: render_heatmaps(landmarks, hr_size, heatmap_spec),
+        LANDMARKS: landmarks,
+        HAS_LANDMARKS: has_landmarks,
+    }
+    return lr, targets
+
+
+def _of_scale(batches, scale, batch_size, training):
+    # PairGen may write several scales per face; a model trains on its own.
+    return (batches.unbatch()
+            .filter(lambda pair: tf.equal(pair[features.SCALE][0], scale))
+            .batch(batch_size, drop_remainder=training))
+
+
+def _finish(batches, batch_size, hr_size, scale, heatmap_spec, training, seed, augment):
+    # Only training batches are augmented; evaluation sees the pairs as stored.
+    augment = augment if training else None
+    return (_of_scale(batches, scale, batch_size, training)
+            .map(lambda batch: prepare_batch(batch, hr_size, scale, heatmap_spec, augment, seed),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def dataset_from_accessor(data_accessor, file_pattern, batch_size, hr_size, scale, heatmap_spec,
+                          training, seed=None, augment=augmentation.FLIP_ONLY):
+    """Batches through TFX's data accessor (what run_fn uses): repeated, shuffled and augmented
+    (`augment`, an augmentation.AugmentationConfig) when training."""
+    from tfx_bsl.public import tfxio  # only needed inside TFX
+
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size, shuffle=training, shuffle_seed=seed, num_epochs=None if training else 1)
+    dataset = data_accessor.tf_dataset_factory(file_pattern, options, training_schema())
+    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed, augment)
+
+
+def dataset_from_files(file_pattern, batch_size, hr_size, scale, heatmap_spec, training, seed=None,
+                       shuffle_buffer=512, augment=augmentation.FLIP_ONLY):
+    """The same batches read straight from GZIP TFRecords (tests, benchmarks, no TFX)."""
+    files = tf.io.gfile.glob(file_pattern)
+    if not files:
+        raise FileNotFoundError(f"no pair files match {file_pattern}")
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    if training:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat()
+    dataset = dataset.batch(batch_size, drop_remainder=training).map(
+        lambda records: tf.io.parse_example(records, feature_spec()), num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size, hr_size, scale, heatmap_spec, training, seed, augment)

@@ -1,0 +1,108 @@
+"""Plain training code (no TFX): optimiser, schedule, precision, fit with resume and logs.
+
+run_fn (trainer/run_fn.py) is a thin adapter over `train_and_export`; tests call it directly.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from tinyface.trainer.training import precision, training_curves, training_progress
+from tinyface.trainer.training.training_config import TrainingConfig
+
+
+def precision_policy(setting):
+    """The Keras dtype policy for a TrainingConfig.mixed_precision setting on this machine
+    (trainer/training/precision.py: bf16 only where the CPU runs it natively); the decision is logged."""
+    return precision.decide_for_this_machine(setting).policy
+
+
+def distribution_strategy():
+    """MirroredStrategy over several GPUs, else the default (one device)."""
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_optimizer(config: TrainingConfig, train_steps, base_learning_rate=None):
+    """Adam with config's milestones and weight decay, from config.learning_rate or, for another
+    network of the run (a GAN's discriminator), from `base_learning_rate`."""
+    base = config.learning_rate if base_learning_rate is None else base_learning_rate
+    boundaries = [max(1, int(round(m * train_steps))) for m in config.lr_milestones]
+    if boundaries:
+        values = [base * config.lr_gamma ** i for i in range(len(boundaries) + 1)]
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    else:
+        learning_rate = base
+    # Keras applies weight decay decoupled (AdamW-style); the PyTorch references add it to the
+    # gradient. At 5e-4 and these learning rates the two differ little; we keep Keras' form.
+    return keras.optimizers.Adam(learning_rate=learning_rate, weight_decay=config.weight_decay or None)
+
+
+class JointTrainingModel(keras.Model):
+    """Wraps a network so Keras' fit() trains it with the joint loss and logs every loss term."""
+
+    def __init__(self, network, joint_loss, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.joint_loss = joint_loss
+        self.term_trackers = {name: keras.metrics.Mean(name=name) for name in joint_loss.term_names}
+
+    def call(self, inputs, training=False):
+        return self.network(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total, terms = self.joint_loss(y, y_pred)
+        for name, value in terms.items():
+            self.term_trackers[name].update_state(value)
+        return total
+
+    @property
+    def metrics(self):
+        return super().metrics + list(self.term_trackers.values())
+
+
+def fit(network, joint_loss, optimizer, train_dataset, train_steps, config: TrainingConfig,
+        backup_dir, log_dir, eval_dataset=None):
+    """Trains `network` for `train_steps`, checkpointing every config.checkpoint_every steps.
+
+    A run killed mid-way and started again with the same `backup_dir` continues from its last
+    checkpoint (weights, optimiser state and step count), not from scratch. Returns the
+    keras History of this process's part of the run.
+    """
+    model = JointTrainingModel(network, joint_loss)
+    model.compile(optimizer=optimizer)
+    # BackupAndRestore restores into a built model.
+    model(tf.zeros([1, *network.input_shape[1:]]), training=False)
+    return fit_training_model(model, train_dataset, train_steps, config, backup_dir, log_dir, eval_dataset)
+
+
+def fit_training_model(model, train_dataset, train_steps, config: TrainingConfig, backup_dir, log_dir,
+                       eval_dataset=None):
+    """Keras fit of a compiled training model whose variables (weights and optimiser slots)
+    all exist, in checkpoint intervals, with resume and TensorBoard logs (see fit)."""
+    interval = min(config.checkpoint_every, train_steps)
+    epochs = math.ceil(train_steps / interval)
+    if epochs * interval != train_steps:
+        logging.warning("training %d steps: rounded up to %d checkpoint intervals of %d steps",
+                        train_steps, epochs, interval)
+    # One "epoch" is one checkpoint interval, so a restart resumes exactly at the last checkpoint.
+    # Keras' own per-epoch lines (verbose=2) go to the log file; the user sees TrainingProgress'
+    # lines, written every few seconds whether or not the output is a terminal.
+    callbacks = [
+        keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch"),
+        keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+        training_curves.CurveWriter(log_dir, epochs * interval),
+        training_progress.TrainingProgress(epochs * interval, config.batch_size),
+    ]
+    return model.fit(
+        train_dataset,
+        epochs=epochs,
+        steps_per_epoch=interval,
+        validation_data=eval_dataset,
+        validation_steps=config.eval_steps if eval_dataset is not None else None,
+        callbacks=callbacks,
+        verbose=2,
+    )
