@@ -27,7 +27,8 @@ def local_pipeline(config: RunConfig = None, home=None, enable_cache=True, **ove
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=os.path.join(home, "pipelines", configs.PIPELINE_NAME),
         flavour=LocalFlavour(
-                eval_config=build_eval_config(config.eval_slice_features, config.blessing)),
+            trainer_module_file=configs.TRAINER_MODULE_FILE,
+            eval_config=build_eval_config(config.eval_slice_features, config.blessing)),
         data_root=resolved_data_root(config, home),
         ingest_options=FaceIngestOptions(
             data_format=config.data_format,

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tinyface import features
+
 REAL_FACES = os.path.join(os.path.dirname(__file__), "data", "real_faces")
 
 
@@ -194,3 +196,51 @@ def installed_layout(tmp_path_factory):
     subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)],
                    cwd=repo, check=True, capture_output=True)
     return build
+
+
+# Eval pairs and one TFMA run, shared by the evaluation, reporting and run-report tests. The TFMA
+# run is made once per session: it is the slowest fixture of those folders (a Beam pipeline
+# around the model).
+# The one slicing feature of tfma_eval_output, beside the overall slice.
+EVAL_SLICE_FEATURE = features.POSE_BUCKET
+
+
+@pytest.fixture(scope="session")
+def eval_pair_records(tmp_path_factory, synthetic_faces):
+    """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces."""
+    # Imported here, not at the top: TensorFlow would load for every test under tests/tinyface.
+    import tensorflow as tf
+
+    from tinyface.data import example_codec
+    from tinyface.data.ingestion import face_example
+    from tinyface.data.degradation import pairs
+    from tinyface.data.ingestion.readers import get_reader
+
+    path = tmp_path_factory.mktemp("eval-pairs") / "pairs.gz"
+    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+        for annotation in get_reader("300w").parse_root(synthetic_faces(count=24, seed=5)):
+            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
+            for pair in pairs.make_pairs(face, pairs.PairConfig()):
+                writer.write(example_codec.to_example(pair).SerializeToString())
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tfma_eval_output(tmp_path_factory, exported_model, eval_pair_records):
+    """Output folder of one TFMA run of the Evaluator's config (sliced by EVAL_SLICE_FEATURE)
+    on eval_pair_records, with the exported model as candidate and as baseline."""
+    import tensorflow_model_analysis as tfma
+
+    from tinyface.pipeline import configs
+    from tinyface.evaluation import eval_config
+
+    # As the TFX Evaluator does when a baseline model is wired in: the baseline ModelSpec is
+    # added as a copy of the candidate's.
+    config = tfma.utils.update_eval_config_with_defaults(
+        eval_config.build_eval_config([EVAL_SLICE_FEATURE], configs.BLESSING), has_baseline=True)
+    models = [tfma.default_eval_shared_model(exported_model, eval_config=config, model_name=spec.name)
+              for spec in config.model_specs]
+    output = str(tmp_path_factory.mktemp("tfma"))
+    tfma.run_model_analysis(eval_shared_model=models, eval_config=config,
+                            data_location=eval_pair_records, output_path=output)
+    return output

@@ -29,17 +29,12 @@ def _setup_py():
         return f.read()
 
 
-def _installed_packages():
-    """The packages setup.py installs: its own setup() call, run up to its arguments."""
-    from setuptools._distutils.core import run_setup
-
-    cwd = os.getcwd()
-    try:
-        os.chdir(REPO)  # setup.py finds its folders relative to the repository root
-        distribution = run_setup(os.path.join(REPO, "setup.py"), stop_after="init")
-    finally:
-        os.chdir(cwd)
-    return set(distribution.packages)
+@pytest.fixture(scope="module")
+def installed_packages(installed_layout):
+    """The packages pip installs from setup.py: the folders with an __init__.py that setuptools
+    lays out (conftest's installed_layout), as dotted names."""
+    return {os.path.relpath(folder, installed_layout).replace(os.sep, ".")
+            for folder, _, files in os.walk(installed_layout) if "__init__.py" in files}
 
 
 def _dockerignore_patterns():
@@ -60,13 +55,13 @@ def _excluded_from_build_context(relative_path):
     return False
 
 
-def _assert_shipped(module_name):
+def _assert_shipped(module_name, installed_packages):
     """`module_name` imports here, from this repository, inside an installed package, in the context."""
     imported = importlib.import_module(module_name)
     path = os.path.relpath(imported.__file__, REPO)
     assert not path.startswith(os.pardir), f"{module_name} is not this repository's code: {imported.__file__}"
     package = module_name.rsplit(".", 1)[0] if not path.endswith("__init__.py") else module_name
-    assert package in _installed_packages(), f"{package} is not installed by setup.py"
+    assert package in installed_packages, f"{package} is not installed by setup.py"
     assert not _excluded_from_build_context(path.replace(os.sep, "/")), f"{path} is excluded by .dockerignore"
 
 
@@ -74,7 +69,7 @@ def _spec_dict(compiled):
     return json_format.MessageToDict(compiled[0].spec)
 
 
-def test_every_executor_class_is_shipped(compiled):
+def test_every_executor_class_is_shipped(compiled, installed_packages):
     executors = _spec_dict(compiled)["deploymentSpec"]["executors"]
     class_paths = set()
     for executor in executors.values():
@@ -92,7 +87,7 @@ def test_every_executor_class_is_shipped(compiled):
     for class_path in class_paths:
         assert import_utils.import_class_by_path(class_path), class_path
         if class_path in ours:
-            _assert_shipped(class_path.rsplit(".", 1)[0])
+            _assert_shipped(class_path.rsplit(".", 1)[0], installed_packages)
 
 
 def test_every_artifact_type_is_rebuilt_by_the_kubeflow_entrypoint(compiled):
@@ -115,9 +110,9 @@ def test_every_artifact_type_is_rebuilt_by_the_kubeflow_entrypoint(compiled):
         assert artifact.TYPE_NAME == (title[len("tfx."):] if title.startswith("tfx.") else title)
 
 
-def test_the_trainer_entry_point_and_the_metric_module_are_shipped(compiled):
+def test_the_trainer_entry_point_and_the_metric_module_are_shipped(compiled, installed_packages):
     assert callable(import_utils.import_func_from_module(*runner.TRAINER_RUN_FN.rsplit(".", 1)))
-    _assert_shipped(runner.TRAINER_RUN_FN.rsplit(".", 1)[0])
+    _assert_shipped(runner.TRAINER_RUN_FN.rsplit(".", 1)[0], installed_packages)
     # The Evaluator builds its EvalConfig at run time; its metric modules must be in the image.
     evaluator = json_format.MessageToDict(compiled[0].spec.root.dag.tasks["Evaluator"].inputs)["parameters"]
     exec_properties = {key: value["runtimeValue"]["constant"] for key, value in evaluator.items()
@@ -128,7 +123,7 @@ def test_the_trainer_entry_point_and_the_metric_module_are_shipped(compiled):
     metric_modules = {metric.module for spec in eval_config.metrics_specs for metric in spec.metrics}
     assert metric_modules == {"tinyface.evaluation.face_metrics"}
     for module in metric_modules:
-        _assert_shipped(module)
+        _assert_shipped(module, installed_packages)
 
 
 def test_the_schema_the_spec_reads_is_in_the_image(compiled):
@@ -155,12 +150,12 @@ def test_dockerfile_builds_from_tfx_1_16_and_installs_the_repository_where_confi
     assert _excluded_from_build_context(".venv/bin/python") and _excluded_from_build_context("tests/conftest.py")
 
 
-def test_setup_py_pins_tensorflow_serving_api_and_keeps_the_installed_version():
+def test_setup_py_pins_tensorflow_serving_api_and_keeps_the_installed_version(installed_packages):
     from importlib import metadata
 
     pins = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', _setup_py()))
     assert pins["tensorflow-serving-api"] == "2.16.1" == metadata.version("tensorflow-serving-api")
-    assert {"tinyface.kubeflow", "tinyface.kubeflow.components"} <= _installed_packages()
+    assert {"tinyface.kubeflow", "tinyface.kubeflow.components"} <= installed_packages
 
 
 @pytest.mark.parametrize("path,excluded", [
