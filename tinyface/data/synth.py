@@ -18,13 +18,14 @@ import os
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from tinyface.data import occlusion
 from tinyface.data import synth_geometry as geometry
 from tinyface.data.errors import BadInput
 
 SUPERSAMPLE = 2
 # Bump whenever the same (seed, index, options) would draw a different face, so that caches of
-# generated datasets (keyed on it) are rebuilt.
-GENERATOR_VERSION = 1
+# generated datasets (keyed on it) are rebuilt. 2: occluders drawn by tinyface.data.occlusion.
+GENERATOR_VERSION = 2
 _PITCH_LIMIT_DEG = 40.0
 _ROLL_LIMIT_DEG = 45.0
 
@@ -36,7 +37,9 @@ _HAIR = np.array([[22, 18, 16], [48, 32, 22], [92, 62, 38], [150, 110, 64], [196
 _HAIR_WEIGHTS = np.array([0.3, 0.22, 0.16, 0.08, 0.07, 0.05, 0.07, 0.05])
 _IRIS = np.array([[70, 42, 22], [36, 24, 16], [66, 104, 140], [74, 104, 66], [112, 86, 46],
                   [96, 110, 120]], dtype=np.float64)
-OCCLUDERS = ("rectangle", "hand", "sunglasses")
+OCCLUDERS = occlusion.OCCLUDER_KINDS
+# How often each occluder is drawn, when a face is occluded.
+_OCCLUDER_WEIGHTS = {occlusion.RECTANGLE: 0.4, occlusion.HAND: 0.4, occlusion.SUNGLASSES: 0.2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -543,8 +546,8 @@ def render_face(rng, options=SynthOptions()):
     _draw_nose(scene, head, look)
     _draw_mouth(scene, head, look)
     _draw_fringe(scene, head, look, hair)
-    occluded_points = _draw_occluder(scene, head, look)
     image, skin_mask = scene.output_size()
+    image, skin_mask, occluded_points = _draw_occluder(scene, head, look, image, skin_mask)
     pores, sensor_noise = _sample_grain(rng, options.image_size)
     image = _light(rng, scene, head, look, image, skin_mask, pores)
     image = _blur_and_add_noise(image, look, options, sensor_noise)
@@ -580,7 +583,7 @@ class _Look:
     gain: float
     clothes: np.ndarray
     occluded: bool
-    occluder: str                      # "none" when not occluded
+    occluder: str                      # occlusion.NO_OCCLUDER when not occluded
     occluder_rng: np.random.Generator  # the occluder's own draws
     blurred: bool
     blur_sigma: float                  # 0 when not blurred
@@ -631,11 +634,11 @@ def _sample_occluder_and_blur(rng, options):
     # Drawn whether used or not, so that occlusion and blur settings never change the faces
     # themselves; the occluder gets a generator of its own for the same reason.
     occluded = bool(rng.random() < options.occluder_probability)
-    occluder = str(rng.choice(OCCLUDERS, p=[0.4, 0.4, 0.2]))
+    occluder = str(rng.choice(OCCLUDERS, p=[_OCCLUDER_WEIGHTS[kind] for kind in OCCLUDERS]))
     occluder_rng = np.random.default_rng(rng.integers(2 ** 63))
     blurred = bool(rng.random() < options.blur_probability)
     blur_sigma = float(rng.uniform(*options.blur_sigma))
-    return {"occluded": occluded, "occluder": occluder if occluded else "none",
+    return {"occluded": occluded, "occluder": occluder if occluded else occlusion.NO_OCCLUDER,
             "occluder_rng": occluder_rng, "blurred": blurred, "blur_sigma": blur_sigma if blurred else 0.0}
 
 
@@ -792,85 +795,19 @@ def _draw_fringe(scene, head, look, hair):
     _paste_polygon(scene.canvas, layer, box, fringe, scene.skin_mask)
 
 
-def _draw_occluder(scene, head, look):
-    """Draws the face's occluder (from the occluder's own generator) and clears it from the
-    skin mask, so that the face's lighting does not shade it. Returns the landmarks on the
-    skin that it hides; they keep their true positions."""
+def _draw_occluder(scene, head, look, image, skin_mask):
+    """Lays the face's occluder (tinyface.data.occlusion, from the occluder's own generator)
+    over the output-size image and takes it out of the skin mask, so that the face's lighting
+    does not shade it. Returns (image, skin mask, occluded points): the landmarks on the skin
+    that it hides, which keep their true positions."""
     if not look.occluded:
-        return []
-    before = np.asarray(scene.skin_mask).copy()
-    _draw_occluder_shape(look.occluder_rng, scene.draw, scene.mask_draw, head.landmarks, head.scale, look.occluder)
-    after = np.asarray(scene.skin_mask)
+        return image, skin_mask, []
+    alpha, colour = occlusion.draw_occluder(image, head.landmarks, look.occluder, look.occluder_rng)
     hi_lm = np.clip(_hi(head.landmarks).astype(int), 0, scene.skin_mask.width - 1)
-    cleared = (before[hi_lm[:, 1], hi_lm[:, 0]] > 0) & (after[hi_lm[:, 1], hi_lm[:, 0]] == 0)
-    return [int(i) for i in np.nonzero(cleared)[0]]
-
-
-def _draw_occluder_shape(rng, draw, mask_draw, lm, scale, kind):
-    """Draws one occluder over the face and clears it from the shading mask. Returns nothing;
-    the landmarks keep their true positions under it."""
-    if kind == "sunglasses":
-        frame = _rgb(rng.uniform(5, 60, 3))
-        lens = _rgb(rng.uniform(10, 45) + rng.uniform(0, 20, 3))
-        for eye, temple in ((lm[36:42], lm[0]), (lm[42:48], lm[16])):
-            c = eye.mean(axis=0)
-            axis = eye[3] - eye[0]
-            ang = np.arctan2(axis[1], axis[0])
-            w = max(np.linalg.norm(axis), 0.12 * scale)
-            ring = _ellipse(c, 0.95 * w, 0.68 * w, ang)
-            for d, fill in ((draw, frame), (mask_draw, 0)):
-                d.polygon(_xy(_ellipse(c, 1.08 * w, 0.8 * w, ang)), fill=fill)
-            draw.polygon(_xy(ring), fill=lens)
-            draw.line(_xy([c + 0.3 * w * np.array([np.cos(ang - 2.4), np.sin(ang - 2.4)]),
-                           c + 0.6 * w * np.array([np.cos(ang - 2.0), np.sin(ang - 2.0)])]),
-                      fill=(200, 200, 210), width=SUPERSAMPLE)
-            for d, fill in ((draw, frame), (mask_draw, 0)):
-                d.line(_xy([c + (0.9 * w / max(np.linalg.norm(temple - c), 1e-6)) * (temple - c), temple]),
-                       fill=fill, width=max(1, int(0.03 * scale * SUPERSAMPLE)))
-        for d, fill in ((draw, frame), (mask_draw, 0)):
-            d.line(_xy([lm[39], lm[42]]), fill=fill, width=max(1, int(0.035 * scale * SUPERSAMPLE)))
-        return
-
-    target = lm[rng.choice([30, 33, 40, 47, 51, 57, 3, 13, 62])] + rng.normal(0, 0.15 * scale, 2)
-    angle = rng.uniform(0, 2 * np.pi)
-    d = np.array([np.cos(angle), np.sin(angle)])
-    n = np.array([-d[1], d[0]])
-    if kind == "rectangle":
-        length, width = rng.uniform(1.2, 2.5) * scale, rng.uniform(0.25, 0.55) * scale
-        poly = np.array([target - d * length / 2 - n * width / 2, target + d * length / 2 - n * width / 2,
-                         target + d * length / 2 + n * width / 2, target - d * length / 2 + n * width / 2])
-        colour = rng.uniform(20, 235, 3)
-        draw.polygon(_xy(poly), fill=_rgb(colour))
-        mask_draw.polygon(_xy(poly), fill=0)
-        for k in range(int(rng.integers(0, 4))):  # printed bands on the bar
-            f = rng.uniform(-0.4, 0.4)
-            _line(draw, [target - d * length / 2 + n * f * width, target + d * length / 2 + n * f * width],
-                  colour * rng.uniform(0.5, 1.3), rng.uniform(0.02, 0.08) * scale)
-        _line(draw, np.concatenate([poly, poly[:1]]), colour * 0.6, 0.012 * scale)
-        return
-
-    # A hand: palm and fingers (pointing along d) in a skin colour of its own. Drawn twice, dark
-    # then slightly thinner and lit, so that a dark rim separates the fingers.
-    skin = _skin_colour(rng, rng.uniform(0, 1))
-    size = rng.uniform(1.0, 1.5) * scale   # about the width of the face
-    palm = target - d * 0.3 * size
-    palm_outline = _ellipse(palm, 0.42 * size, 0.36 * size, angle)
-    fingers = []
-    for off, length in ((-0.27, 0.62), (-0.09, 0.7), (0.09, 0.66), (0.26, 0.52)):
-        base = palm + d * 0.2 * size + n * off * size
-        fingers.append((base, base + d * length * size + n * off * 0.3 * size, 0.16 * size))
-    thumb = palm - n * 0.35 * size
-    fingers.append((thumb, thumb - n * 0.35 * size + d * 0.3 * size, 0.19 * size))
-    for target_draw, fill, grow in ((draw, _rgb(skin * 0.7), 1.0), (draw, _rgb(skin), 0.88), (mask_draw, 0, 1.0)):
-        target_draw.polygon(_xy(palm + (palm_outline - palm) * grow), fill=fill)
-        for a, b, width in fingers:
-            _capsule(target_draw, a, b, width * grow, fill)
-
-
-def _capsule(draw, a, b, width, fill):
-    """A thick segment with a round end at b (a finger)."""
-    draw.line(_xy([a, b]), fill=fill, width=max(1, int(round(width * SUPERSAMPLE))))
-    draw.polygon(_xy(_ellipse(b, 0.5 * width, 0.5 * width, n=12)), fill=fill)
+    on_skin = np.asarray(scene.skin_mask)[hi_lm[:, 1], hi_lm[:, 0]] > 0
+    hidden = on_skin & occlusion.hidden_points(alpha, head.landmarks)
+    return (occlusion.composite(image, alpha, colour), skin_mask * (1.0 - alpha.astype(np.float32)),
+            [int(i) for i in np.nonzero(hidden)[0]])
 
 
 def _sample_grain(rng, size):
