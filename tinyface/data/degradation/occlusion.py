@@ -1,5 +1,9 @@
 """Synthetic occluders (sunglasses, a hand, a rectangle) drawn on HR face crops.
 
+The one implementation of occluders: the pair degradation (tinyface.data.degradation) lays
+them over real and synthetic HR crops, and the synthetic face renderer (tinyface.data.synth)
+over the faces it draws, recording which landmarks they hide (hidden_points).
+
 Occluders are drawn at HR resolution and placed from the iBUG-68 landmarks when they are known
 (else from where a centred face crop has its eyes and mouth). The caller applies them to the
 image that is downscaled into the LR input only: the HR target stays clean, so training learns
@@ -23,6 +27,8 @@ OCCLUDER_KINDS = (RECTANGLE, HAND, SUNGLASSES)
 
 # Anti-aliasing of the hard shape masks, in HR pixels.
 _EDGE_SOFTNESS = 0.7
+# A point counts as hidden when the occluder covers at least this share of its pixel.
+_HIDDEN_COVERAGE = 0.5
 
 # Where a face crop centred on its face box has its parts when no landmarks are known, as
 # fractions of the crop side (close to the iBUG-68 mean shape in a tight face crop).
@@ -263,8 +269,26 @@ def draw_occluder(hr, landmarks68, kind, rng):
     return _DRAWERS[kind](hr, frame, rng)
 
 
+def composite(image, alpha, colour):
+    """Returns a uint8 copy of `image` (H, W, 3) with the occluder (alpha, colour) of
+    draw_occluder laid over it."""
+    blended = np.asarray(image, np.float64) * (1.0 - alpha[..., None]) + np.clip(colour, 0, 255) * alpha[..., None]
+    return np.clip(np.round(blended), 0, 255).astype(np.uint8)
+
+
+def hidden_points(alpha, points):
+    """Which of `points` ((K, 2) pixels, pixel centres at integers) the occluder of coverage
+    `alpha` hides: the visibility a landmark annotation records. Points outside the image
+    are not hidden."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    height, width = alpha.shape
+    xs, ys = np.round(points[:, 0]).astype(int), np.round(points[:, 1]).astype(int)
+    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    hidden = np.zeros(len(points), dtype=bool)
+    hidden[inside] = alpha[ys[inside], xs[inside]] >= _HIDDEN_COVERAGE
+    return hidden
+
+
 def occlude(hr, landmarks68, kind, rng):
     """Returns a copy of `hr` (uint8 RGB) with an occluder of `kind` composited over it."""
-    alpha, colour = draw_occluder(hr, landmarks68, kind, rng)
-    blended = hr.astype(np.float64) * (1.0 - alpha[..., None]) + np.clip(colour, 0, 255) * alpha[..., None]
-    return np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    return composite(hr, *draw_occluder(hr, landmarks68, kind, rng))

@@ -18,13 +18,14 @@ import os
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from tinyface.data.degradation import occlusion
 from tinyface.data.synthesis import synth_geometry as geometry
 from tinyface.data.errors import BadInput
 
 SUPERSAMPLE = 2
 # Bump whenever the same (seed, index, options) would draw a different face, so that caches of
-# generated datasets (keyed on it) are rebuilt.
-GENERATOR_VERSION = 1
+# generated datasets (keyed on it) are rebuilt. 2: occluders drawn by tinyface.data.occlusion.
+GENERATOR_VERSION = 2
 _PITCH_LIMIT_DEG = 40.0
 _ROLL_LIMIT_DEG = 45.0
 
@@ -36,7 +37,9 @@ _HAIR = np.array([[22, 18, 16], [48, 32, 22], [92, 62, 38], [150, 110, 64], [196
 _HAIR_WEIGHTS = np.array([0.3, 0.22, 0.16, 0.08, 0.07, 0.05, 0.07, 0.05])
 _IRIS = np.array([[70, 42, 22], [36, 24, 16], [66, 104, 140], [74, 104, 66], [112, 86, 46],
                   [96, 110, 120]], dtype=np.float64)
-OCCLUDERS = ("rectangle", "hand", "sunglasses")
+OCCLUDERS = occlusion.OCCLUDER_KINDS
+# How often each occluder is drawn, when a face is occluded.
+_OCCLUDER_WEIGHTS = {occlusion.RECTANGLE: 0.4, occlusion.HAND: 0.4, occlusion.SUNGLASSES: 0.2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,7 +444,8 @@ def _draw_brow(draw, pts, visible, colour, thickness, inner_last):
     _line(draw, curve, colour * 0.8, 0.25 * thickness)
 
 
-def _draw_mouth(canvas, draw, soft, lm, skin, lip, scale):
+def _draw_mouth(scene, head, look):
+    draw, soft, lm, lip, scale = scene.draw, scene.relief, head.landmarks, look.lip, head.scale
     outer = _spline(lm[48:60], closed=True)
     draw.polygon(_xy(outer), fill=_rgb(lip * 1.05))
     upper_outer = _spline(lm[48:55])
@@ -467,7 +471,10 @@ def _draw_mouth(canvas, draw, soft, lm, skin, lip, scale):
         soft.ellipse(corner, 0.03 * scale, 0.03 * scale, 90)
 
 
-def _draw_nose(draw, soft, lm, sides, skin, light, scale, far_side):
+def _draw_nose(scene, head, look):
+    draw, soft, lm, skin, light, scale = scene.draw, scene.relief, head.landmarks, look.skin, look.light, head.scale
+    sides = np.stack([head.place(head.model["nose_sides"][0]), head.place(head.model["nose_sides"][1])])
+    far_side = None if abs(look.yaw) < 4 else (1 if look.yaw > 0 else 0)
     # The side facing away from the light is darker; the ridge catches light.
     dark = 0 if light[0] > 0 else 1
     ridge = lm[27:31]
@@ -494,73 +501,6 @@ def _draw_nose(draw, soft, lm, sides, skin, light, scale, far_side):
             draw.polygon(_xy(_ellipse(c, 0.55 * span, 0.3 * span, angle, n=12)), fill=_rgb(skin * 0.32))
 
 
-def _draw_occluder(rng, draw, mask_draw, lm, scale, kind):
-    """Draws one occluder over the face and clears it from the shading mask. Returns nothing;
-    the landmarks keep their true positions under it."""
-    if kind == "sunglasses":
-        frame = _rgb(rng.uniform(5, 60, 3))
-        lens = _rgb(rng.uniform(10, 45) + rng.uniform(0, 20, 3))
-        for eye, temple in ((lm[36:42], lm[0]), (lm[42:48], lm[16])):
-            c = eye.mean(axis=0)
-            axis = eye[3] - eye[0]
-            ang = np.arctan2(axis[1], axis[0])
-            w = max(np.linalg.norm(axis), 0.12 * scale)
-            ring = _ellipse(c, 0.95 * w, 0.68 * w, ang)
-            for d, fill in ((draw, frame), (mask_draw, 0)):
-                d.polygon(_xy(_ellipse(c, 1.08 * w, 0.8 * w, ang)), fill=fill)
-            draw.polygon(_xy(ring), fill=lens)
-            draw.line(_xy([c + 0.3 * w * np.array([np.cos(ang - 2.4), np.sin(ang - 2.4)]),
-                           c + 0.6 * w * np.array([np.cos(ang - 2.0), np.sin(ang - 2.0)])]),
-                      fill=(200, 200, 210), width=SUPERSAMPLE)
-            for d, fill in ((draw, frame), (mask_draw, 0)):
-                d.line(_xy([c + (0.9 * w / max(np.linalg.norm(temple - c), 1e-6)) * (temple - c), temple]),
-                       fill=fill, width=max(1, int(0.03 * scale * SUPERSAMPLE)))
-        for d, fill in ((draw, frame), (mask_draw, 0)):
-            d.line(_xy([lm[39], lm[42]]), fill=fill, width=max(1, int(0.035 * scale * SUPERSAMPLE)))
-        return
-
-    target = lm[rng.choice([30, 33, 40, 47, 51, 57, 3, 13, 62])] + rng.normal(0, 0.15 * scale, 2)
-    angle = rng.uniform(0, 2 * np.pi)
-    d = np.array([np.cos(angle), np.sin(angle)])
-    n = np.array([-d[1], d[0]])
-    if kind == "rectangle":
-        length, width = rng.uniform(1.2, 2.5) * scale, rng.uniform(0.25, 0.55) * scale
-        poly = np.array([target - d * length / 2 - n * width / 2, target + d * length / 2 - n * width / 2,
-                         target + d * length / 2 + n * width / 2, target - d * length / 2 + n * width / 2])
-        colour = rng.uniform(20, 235, 3)
-        draw.polygon(_xy(poly), fill=_rgb(colour))
-        mask_draw.polygon(_xy(poly), fill=0)
-        for k in range(int(rng.integers(0, 4))):  # printed bands on the bar
-            f = rng.uniform(-0.4, 0.4)
-            _line(draw, [target - d * length / 2 + n * f * width, target + d * length / 2 + n * f * width],
-                  colour * rng.uniform(0.5, 1.3), rng.uniform(0.02, 0.08) * scale)
-        _line(draw, np.concatenate([poly, poly[:1]]), colour * 0.6, 0.012 * scale)
-        return
-
-    # A hand: palm and fingers (pointing along d) in a skin colour of its own. Drawn twice, dark
-    # then slightly thinner and lit, so that a dark rim separates the fingers.
-    skin = _skin_colour(rng, rng.uniform(0, 1))
-    size = rng.uniform(1.0, 1.5) * scale   # about the width of the face
-    palm = target - d * 0.3 * size
-    palm_outline = _ellipse(palm, 0.42 * size, 0.36 * size, angle)
-    fingers = []
-    for off, length in ((-0.27, 0.62), (-0.09, 0.7), (0.09, 0.66), (0.26, 0.52)):
-        base = palm + d * 0.2 * size + n * off * size
-        fingers.append((base, base + d * length * size + n * off * 0.3 * size, 0.16 * size))
-    thumb = palm - n * 0.35 * size
-    fingers.append((thumb, thumb - n * 0.35 * size + d * 0.3 * size, 0.19 * size))
-    for target_draw, fill, grow in ((draw, _rgb(skin * 0.7), 1.0), (draw, _rgb(skin), 0.88), (mask_draw, 0, 1.0)):
-        target_draw.polygon(_xy(palm + (palm_outline - palm) * grow), fill=fill)
-        for a, b, width in fingers:
-            _capsule(target_draw, a, b, width * grow, fill)
-
-
-def _capsule(draw, a, b, width, fill):
-    """A thick segment with a round end at b (a finger)."""
-    draw.line(_xy([a, b]), fill=fill, width=max(1, int(round(width * SUPERSAMPLE))))
-    draw.polygon(_xy(_ellipse(b, 0.5 * width, 0.5 * width, n=12)), fill=fill)
-
-
 def _draw_ear(draw, ear, skin):
     draw.polygon(_xy(ear), fill=_rgb(skin * [0.93, 0.86, 0.84]))
     c = ear.mean(axis=0)
@@ -585,176 +525,333 @@ def _skin_colour(rng, tone):
 
 
 # ---------------------------------------------------------------------------------------------
+# The face, drawn in named steps. The steps take their random draws from `rng` in a fixed
+# order, so a generator state always gives the same face.
 
 def render_face(rng, options=SynthOptions()):
     """Draws one face from `options` with `rng`; the same generator state gives the same face."""
-    size = options.image_size
-    hsize = size * SUPERSAMPLE
+    look = _sample_look(rng, options)
+    head = _place_head(rng, look, options)
+    scene = _Scene(_background(rng, options.image_size, options.clutter), options.image_size)
+    _draw_shoulders(scene, head, look)
+    hair = _draw_hair_behind_head(rng, scene, head, look)
+    _draw_neck(scene, head, look)
+    ears_behind, ears_in_front = _ears_by_depth(head)
+    _draw_ears(scene, head, look, ears_behind)
+    _draw_skin(scene, head, look)
+    _draw_ears(scene, head, look, ears_in_front)
+    _draw_nasolabial_folds(scene, head, look)
+    _draw_brows(scene, head, look)
+    _draw_eyes(scene, head, look)
+    _draw_nose(scene, head, look)
+    _draw_mouth(scene, head, look)
+    _draw_fringe(scene, head, look, hair)
+    image, skin_mask = scene.output_size()
+    image, skin_mask, occluded_points = _draw_occluder(scene, head, look, image, skin_mask)
+    pores, sensor_noise = _sample_grain(rng, options.image_size)
+    image = _light(rng, scene, head, look, image, skin_mask, pores)
+    image = _blur_and_add_noise(image, look, options, sensor_noise)
+    return SynthFace(image=image, landmarks=head.landmarks.astype(np.float64),
+                     params=_annotations(head, look, occluded_points))
 
-    # Everything random about the face is drawn first, in a fixed order.
+
+@dataclasses.dataclass(frozen=True)
+class _Look:
+    """Everything random about a face but its placement and textures, drawn first."""
+
+    identity: dict
+    expression: dict
+    yaw: float
+    pitch: float
+    roll: float
+    distance: float
+    tone: float
+    skin: np.ndarray
+    hair: np.ndarray
+    hair_style: str
+    hair_volume: float
+    hairline_drop: float
+    iris: np.ndarray
+    gaze: np.ndarray
+    lip: np.ndarray
+    brow_colour: np.ndarray
+    brow_thickness: float
+    light: np.ndarray
+    ambient: float
+    specular: float
+    tint: np.ndarray
+    gain: float
+    clothes: np.ndarray
+    occluded: bool
+    occluder: str                      # occlusion.NO_OCCLUDER when not occluded
+    occluder_rng: np.random.Generator  # the occluder's own draws
+    blurred: bool
+    blur_sigma: float                  # 0 when not blurred
+
+
+def _sample_look(rng, options):
     identity = geometry.sample_identity(rng)
     expression = geometry.sample_expression(rng, options.expression_strength)
-    yaw = float(np.clip(rng.normal(options.yaw_mean_deg, options.yaw_std_deg),
-                        -options.yaw_max_deg, options.yaw_max_deg))
-    pitch = float(np.clip(rng.normal(0.0, options.pitch_std_deg), -_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG))
-    roll = float(np.clip(rng.normal(0.0, options.roll_std_deg), -_ROLL_LIMIT_DEG, _ROLL_LIMIT_DEG))
-    distance = rng.uniform(*options.camera_distance)
+    return _Look(identity=identity, expression=expression, **_sample_pose(rng, options),
+                 **_sample_colours(rng, options), **_sample_lighting(rng, options),
+                 clothes=rng.uniform(10, 240, 3), **_sample_occluder_and_blur(rng, options))
+
+
+def _sample_pose(rng, options):
+    return {
+        "yaw": float(np.clip(rng.normal(options.yaw_mean_deg, options.yaw_std_deg),
+                             -options.yaw_max_deg, options.yaw_max_deg)),
+        "pitch": float(np.clip(rng.normal(0.0, options.pitch_std_deg), -_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG)),
+        "roll": float(np.clip(rng.normal(0.0, options.roll_std_deg), -_ROLL_LIMIT_DEG, _ROLL_LIMIT_DEG)),
+        "distance": rng.uniform(*options.camera_distance),
+    }
+
+
+def _sample_colours(rng, options):
+    """Skin, hair, eyes, lips and brows; the dict's order is the draw order."""
     tone = rng.uniform(*options.skin_tone)
     skin = _skin_colour(rng, tone)
     hair = _HAIR[rng.choice(len(_HAIR), p=_HAIR_WEIGHTS)] * rng.uniform(0.85, 1.15)
-    hair_style = rng.choice(["short", "long", "bald"], p=[0.55, 0.38, 0.07])
-    hair_volume = rng.uniform(1.0, 1.18)
-    hairline_drop = rng.uniform(0.0, 0.3)
-    iris = _IRIS[rng.integers(len(_IRIS))] * rng.uniform(0.85, 1.15)
-    gaze = rng.uniform(-1, 1, 2) * 0.6
-    lip = np.clip(skin * [0.86, 0.6, 0.6] + rng.uniform(0, 30) * np.array([1.0, 0.2, 0.3]), 0, 255)
-    brow_colour = skin + (np.minimum(hair, skin * 0.5) - skin) * rng.uniform(0.55, 0.9)
-    brow_thickness = rng.uniform(0.7, 1.4)
+    colours = {"tone": tone, "skin": skin, "hair": hair,
+               "hair_style": str(rng.choice(["short", "long", "bald"], p=[0.55, 0.38, 0.07])),
+               "hair_volume": rng.uniform(1.0, 1.18), "hairline_drop": rng.uniform(0.0, 0.3),
+               "iris": _IRIS[rng.integers(len(_IRIS))] * rng.uniform(0.85, 1.15),
+               "gaze": rng.uniform(-1, 1, 2) * 0.6,
+               "lip": np.clip(skin * [0.86, 0.6, 0.6] + rng.uniform(0, 30) * np.array([1.0, 0.2, 0.3]), 0, 255)}
+    colours["brow_colour"] = skin + (np.minimum(hair, skin * 0.5) - skin) * rng.uniform(0.55, 0.9)
+    colours["brow_thickness"] = rng.uniform(0.7, 1.4)
+    return colours
+
+
+def _sample_lighting(rng, options):
     light = np.array([rng.uniform(-0.9, 0.9), rng.uniform(-0.8, 0.2), rng.uniform(0.35, 1.0)])
-    light /= np.linalg.norm(light)
-    ambient = rng.uniform(*options.ambient)
-    specular = rng.uniform(0.0, 0.25)
-    tint = 1.0 + rng.normal(0, 0.04, 3)
-    gain = options.brightness * rng.uniform(0.85, 1.15)
-    clothes = rng.uniform(10, 240, 3)
+    return {"light": light / np.linalg.norm(light), "ambient": rng.uniform(*options.ambient),
+            "specular": rng.uniform(0.0, 0.25), "tint": 1.0 + rng.normal(0, 0.04, 3),
+            "gain": options.brightness * rng.uniform(0.85, 1.15)}
+
+
+def _sample_occluder_and_blur(rng, options):
     # Drawn whether used or not, so that occlusion and blur settings never change the faces
     # themselves; the occluder gets a generator of its own for the same reason.
     occluded = bool(rng.random() < options.occluder_probability)
-    occluder = str(rng.choice(OCCLUDERS, p=[0.4, 0.4, 0.2]))
-    occluder = occluder if occluded else "none"
+    occluder = str(rng.choice(OCCLUDERS, p=[_OCCLUDER_WEIGHTS[kind] for kind in OCCLUDERS]))
     occluder_rng = np.random.default_rng(rng.integers(2 ** 63))
     blurred = bool(rng.random() < options.blur_probability)
     blur_sigma = float(rng.uniform(*options.blur_sigma))
-    blur_sigma = blur_sigma if blurred else 0.0
+    return {"occluded": occluded, "occluder": occluder if occluded else occlusion.NO_OCCLUDER,
+            "occluder_rng": occluder_rng, "blurred": blurred, "blur_sigma": blur_sigma if blurred else 0.0}
 
-    model = geometry.face_model(identity, expression)
-    lm3 = model["landmarks"]
-    rot = geometry.rotation(yaw, pitch)
-    place = _place(rng, lm3, rot, roll, distance, options)
-    lm = place(lm3)
-    scale = place.scale
-    w, ln = identity["width"], identity["length"]
 
-    canvas = _background(rng, size, options.clutter)
-    draw = ImageDraw.Draw(canvas)
-    face_mask = Image.new("L", (hsize, hsize), 0)
-    mask_draw = ImageDraw.Draw(face_mask)
-    soft = _Relief(size)
+@dataclasses.dataclass(frozen=True)
+class _Head:
+    """The posed face model and where it lands in the image."""
 
-    # The neck and shoulders turn less than the head.
-    body_rot = geometry.rotation(0.3 * yaw, 0.3 * pitch)
-    neck = place(np.array([[-0.55 * w, 0.9 * ln, -0.35], [0.55 * w, 0.9 * ln, -0.35],
-                           [0.62 * w, 3.2 * ln, -0.45], [-0.62 * w, 3.2 * ln, -0.45]]), body_rot)
-    shoulder_c = place(np.array([[0.0, 3.3 * ln, -0.5]]), body_rot)[0]
-    draw.polygon(_xy(_ellipse(shoulder_c, 2.4 * scale, 1.1 * scale, np.radians(roll) * 0.3)), fill=_rgb(clothes))
+    model: dict            # geometry.face_model: landmarks, surface, ears, ... in model units
+    rot: np.ndarray        # 3x3 yaw and pitch
+    place: _Placement      # model units -> output pixels
+    landmarks: np.ndarray  # (68, 2) output pixels
+    visible: np.ndarray    # (68,) bool: the landmark's surface faces the camera
 
-    # Hair behind the head: the projected skull (bigger for more volume), longer for long hair.
-    skull_pts = _SPHERE * (np.array([1.14 * w, 1.5 * ln, 1.3]) * hair_volume) + [0.0, -0.3 * ln, -0.3]
-    if hair_style == "long":
-        skull_pts = np.concatenate([skull_pts, [[-1.25 * w * hair_volume, 2.5 * ln, -0.5],
-                                                [1.25 * w * hair_volume, 2.5 * ln, -0.5]]])
-    skull = _hull(place(skull_pts))
-    crown = place(np.array([[0.0, -1.6 * ln, -0.6]]))[0]
-    hair_layer = None
-    if hair_style == "bald":
-        draw.polygon(_xy(_hull(place(skull_pts / [hair_volume, hair_volume, hair_volume]))), fill=_rgb(skin * 0.92))
-    else:
-        hs = _hi(skull)
-        hair_box = (*np.clip(np.floor(hs.min(axis=0)).astype(int), 0, hsize),
-                    *np.clip(np.ceil(hs.max(axis=0)).astype(int) + 1, 0, hsize))
-        if hair_box[2] > hair_box[0] and hair_box[3] > hair_box[1]:
-            hair_layer = _hair_layer(rng, hair, crown, hair_box, scale, hair_style == "long")
-            _paste_polygon(canvas, hair_layer, hair_box, skull)
-    draw.polygon(_xy(neck), fill=_rgb(skin * 0.8))
+    @property
+    def scale(self):
+        return self.place.scale
+
+
+def _place_head(rng, look, options):
+    model = geometry.face_model(look.identity, look.expression)
+    rot = geometry.rotation(look.yaw, look.pitch)
+    place = _place(rng, model["landmarks"], rot, look.roll, look.distance, options)
+    return _Head(model, rot, place, place(model["landmarks"]),
+                 geometry.facing_camera(look.identity, model["landmarks"], rot))
+
+
+class _Scene:
+    """The hi-res canvas, the mask of the face's skin (where the face's lighting applies) and
+    the soft relief shading."""
+
+    def __init__(self, background, size):
+        self.canvas = background
+        self.draw = ImageDraw.Draw(background)
+        self.skin_mask = Image.new("L", background.size, 0)
+        self.mask_draw = ImageDraw.Draw(self.skin_mask)
+        self.relief = _Relief(size)
+
+    def output_size(self):
+        """The canvas (uint8) and the skin mask (float32 in [0, 1]), box-averaged to the output size."""
+        return (np.asarray(self.canvas.reduce(SUPERSAMPLE)),
+                np.asarray(self.skin_mask.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0)
+
+
+def _body_rotation(look):
+    """The neck and shoulders turn less than the head."""
+    return geometry.rotation(0.3 * look.yaw, 0.3 * look.pitch)
+
+
+def _draw_shoulders(scene, head, look):
+    ln = look.identity["length"]
+    centre = head.place(np.array([[0.0, 3.3 * ln, -0.5]]), _body_rotation(look))[0]
+    outline = _ellipse(centre, 2.4 * head.scale, 1.1 * head.scale, np.radians(look.roll) * 0.3)
+    scene.draw.polygon(_xy(outline), fill=_rgb(look.clothes))
+
+
+def _draw_hair_behind_head(rng, scene, head, look):
+    """The hair behind the head: the projected skull (bigger for more volume), longer for long
+    hair. Returns (hair layer, its hi-res box) for the fringe, or None (bald, off the canvas)."""
+    w, ln, volume = look.identity["width"], look.identity["length"], look.hair_volume
+    skull_pts = _SPHERE * (np.array([1.14 * w, 1.5 * ln, 1.3]) * volume) + [0.0, -0.3 * ln, -0.3]
+    if look.hair_style == "long":
+        skull_pts = np.concatenate([skull_pts, [[-1.25 * w * volume, 2.5 * ln, -0.5],
+                                                [1.25 * w * volume, 2.5 * ln, -0.5]]])
+    if look.hair_style == "bald":
+        bare = _hull(head.place(skull_pts / [volume, volume, volume]))
+        scene.draw.polygon(_xy(bare), fill=_rgb(look.skin * 0.92))
+        return None
+    skull = _hull(head.place(skull_pts))
+    crown = head.place(np.array([[0.0, -1.6 * ln, -0.6]]))[0]
+    hs, hsize = _hi(skull), scene.canvas.width
+    box = (*np.clip(np.floor(hs.min(axis=0)).astype(int), 0, hsize),
+           *np.clip(np.ceil(hs.max(axis=0)).astype(int) + 1, 0, hsize))
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return None
+    layer = _hair_layer(rng, look.hair, crown, box, head.scale, look.hair_style == "long")
+    _paste_polygon(scene.canvas, layer, box, skull)
+    return layer, box
+
+
+def _draw_neck(scene, head, look):
+    w, ln = look.identity["width"], look.identity["length"]
+    neck = head.place(np.array([[-0.55 * w, 0.9 * ln, -0.35], [0.55 * w, 0.9 * ln, -0.35],
+                                [0.62 * w, 3.2 * ln, -0.45], [-0.62 * w, 3.2 * ln, -0.45]]), _body_rotation(look))
+    scene.draw.polygon(_xy(neck), fill=_rgb(look.skin * 0.8))
     # The jaw's shadow on the neck: a band under jaw 3-13 (the face covers its upper half).
-    jaw_down = place(np.array([[0.0, 0.0, 0.0], [0.0, 0.18, 0.0]]))
-    draw.polygon(_xy(np.concatenate([lm[3:14], lm[13:2:-1] + (jaw_down[1] - jaw_down[0])])), fill=_rgb(skin * 0.7))
+    lm = head.landmarks
+    jaw_down = head.place(np.array([[0.0, 0.0, 0.0], [0.0, 0.18, 0.0]]))
+    shadow = np.concatenate([lm[3:14], lm[13:2:-1] + (jaw_down[1] - jaw_down[0])])
+    scene.draw.polygon(_xy(shadow), fill=_rgb(look.skin * 0.7))
 
-    # Ears: hidden when turned away; in front of the face outline once turned well toward the camera.
-    ears_front = []
+
+def _ears_by_depth(head):
+    """(ears drawn behind the face, ears drawn in front of it), as indices into model["ears"]:
+    hidden when turned away; in front of the face outline once turned well toward the camera."""
+    behind, in_front = [], []
     for k, sign in enumerate((-1.0, 1.0)):
-        facing = (np.array([sign, 0.0, 0.0]) @ rot.T)[2]
-        if facing > -0.25:
-            if facing > 0.35:
-                ears_front.append(k)
-            else:
-                _draw_ear(draw, place(model["ears"][k]), skin)
+        facing = (np.array([sign, 0.0, 0.0]) @ head.rot.T)[2]
+        if facing > 0.35:
+            in_front.append(k)
+        elif facing > -0.25:
+            behind.append(k)
+    return behind, in_front
 
-    # Skin: the silhouette of the face surface (its outline follows the jaw 0-16 on a frontal face).
-    for points in [model["surface"]] + model["protrusions"]:
-        face_poly = _xy(_hull(place(points)))
-        draw.polygon(face_poly, fill=_rgb(skin))
-        mask_draw.polygon(face_poly, fill=255)
-    for k in ears_front:
-        _draw_ear(draw, place(model["ears"][k]), skin)
 
-    visible = geometry.facing_camera(identity, lm3, rot)
-    sides = np.stack([place(model["nose_sides"][0]), place(model["nose_sides"][1])])
-    far_side = None if abs(yaw) < 4 else (1 if yaw > 0 else 0)
-    # Cheekbone shadow and nasolabial folds (deeper with a smile) give mid-scale relief.
-    smile = expression["smile"]
+def _draw_ears(scene, head, look, ears):
+    for k in ears:
+        _draw_ear(scene.draw, head.place(head.model["ears"][k]), look.skin)
+
+
+def _draw_skin(scene, head, look):
+    """The silhouette of the face surface (its outline follows the jaw 0-16 on a frontal face),
+    also marked in the skin mask."""
+    for points in [head.model["surface"]] + head.model["protrusions"]:
+        face_poly = _xy(_hull(head.place(points)))
+        scene.draw.polygon(face_poly, fill=_rgb(look.skin))
+        scene.mask_draw.polygon(face_poly, fill=255)
+
+
+def _draw_nasolabial_folds(scene, head, look):
+    """Mid-scale relief, deeper with a smile."""
+    lm = head.landmarks
     for wing, corner in ((31, 48), (35, 54)):
         fold = [lm[wing] + (lm[wing] - lm[33]) * 0.4, lm[corner] + (lm[corner] - lm[62]) * 0.25]
-        soft.line(fold, 112 - 25 * smile, 0.035 * scale)
+        scene.relief.line(fold, 112 - 25 * look.expression["smile"], 0.035 * head.scale)
 
-    _draw_brow(draw, lm[17:22], visible[17:22], brow_colour, 0.075 * scale * brow_thickness, True)
-    _draw_brow(draw, lm[22:27], visible[22:27], brow_colour, 0.075 * scale * brow_thickness, False)
+
+def _draw_brows(scene, head, look):
+    lm, thickness = head.landmarks, 0.075 * head.scale * look.brow_thickness
+    _draw_brow(scene.draw, lm[17:22], head.visible[17:22], look.brow_colour, thickness, True)
+    _draw_brow(scene.draw, lm[22:27], head.visible[22:27], look.brow_colour, thickness, False)
+
+
+def _draw_eyes(scene, head, look):
+    lm = head.landmarks
     for eye, brow_mid in ((lm[36:42], lm[19]), (lm[42:48], lm[24])):
-        _draw_eye(canvas, draw, soft, eye, skin, iris, gaze, scale, brow_mid)
-    _draw_nose(draw, soft, lm, sides, skin, light, scale, far_side)
-    _draw_mouth(canvas, draw, soft, lm, skin, lip, scale)
+        _draw_eye(scene.canvas, scene.draw, scene.relief, eye, look.skin, look.iris, look.gaze, head.scale, brow_mid)
 
-    if hair_layer is not None:
-        # Hair over the forehead: the face above the visible part of the hairline, clipped to
-        # the face so that it never spills onto the background.
-        hairline = model["hairline"].copy()
-        hairline[:, 1] -= hairline_drop * np.sin(np.linspace(0, np.pi, len(hairline)))
-        seen = geometry.facing_camera(identity, hairline, rot)
-        if seen.sum() >= 2:
-            edge = place(hairline[seen])
-            up = place(np.array([[0.0, -3.0 * ln, 0.0], [0.0, 0.0, 0.0]]))
-            up = up[0] - up[1]
-            fringe = np.concatenate([edge, [edge[-1] + up, edge[0] + up]])
-            _paste_polygon(canvas, hair_layer, hair_box, fringe, face_mask)
 
-    occluded_points = []
-    if occluded:
-        before = np.asarray(face_mask).copy()
-        _draw_occluder(occluder_rng, draw, mask_draw, lm, scale, occluder)
-        after = np.asarray(face_mask)
-        hi_lm = np.clip(_hi(lm).astype(int), 0, hsize - 1)
-        cleared = (before[hi_lm[:, 1], hi_lm[:, 0]] > 0) & (after[hi_lm[:, 1], hi_lm[:, 0]] == 0)
-        occluded_points = [int(i) for i in np.nonzero(cleared)[0]]
+def _draw_fringe(scene, head, look, hair):
+    """Hair over the forehead: the face above the visible part of the hairline, clipped to the
+    face so that it never spills onto the background."""
+    if hair is None:
+        return
+    hairline = head.model["hairline"].copy()
+    hairline[:, 1] -= look.hairline_drop * np.sin(np.linspace(0, np.pi, len(hairline)))
+    seen = geometry.facing_camera(look.identity, hairline, head.rot)
+    if seen.sum() < 2:
+        return
+    edge = head.place(hairline[seen])
+    up = head.place(np.array([[0.0, -3.0 * look.identity["length"], 0.0], [0.0, 0.0, 0.0]]))
+    up = up[0] - up[1]
+    fringe = np.concatenate([edge, [edge[-1] + up, edge[0] + up]])
+    layer, box = hair
+    _paste_polygon(scene.canvas, layer, box, fringe, scene.skin_mask)
 
-    # Down to the output size, then light it.
-    image = np.asarray(canvas.reduce(SUPERSAMPLE), dtype=np.float32)
-    mask = np.asarray(face_mask.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0
-    shade = _shading(place, identity, light, ambient, specular, soft)
-    # One uniform draw feeds both skin pores and sensor noise (uniform: much cheaper than normal).
+
+def _draw_occluder(scene, head, look, image, skin_mask):
+    """Lays the face's occluder (tinyface.data.occlusion, from the occluder's own generator)
+    over the output-size image and takes it out of the skin mask, so that the face's lighting
+    does not shade it. Returns (image, skin mask, occluded points): the landmarks on the skin
+    that it hides, which keep their true positions."""
+    if not look.occluded:
+        return image, skin_mask, []
+    alpha, colour = occlusion.draw_occluder(image, head.landmarks, look.occluder, look.occluder_rng)
+    hi_lm = np.clip(_hi(head.landmarks).astype(int), 0, scene.skin_mask.width - 1)
+    on_skin = np.asarray(scene.skin_mask)[hi_lm[:, 1], hi_lm[:, 0]] > 0
+    hidden = on_skin & occlusion.hidden_points(alpha, head.landmarks)
+    return (occlusion.composite(image, alpha, colour), skin_mask * (1.0 - alpha.astype(np.float32)),
+            [int(i) for i in np.nonzero(hidden)[0]])
+
+
+def _sample_grain(rng, size):
+    """(pores, sensor noise): one uniform draw feeds both (uniform: much cheaper than normal),
+    unit variance."""
     grain = (rng.random((2, size, size), dtype=np.float32) - 0.5) * np.float32(12 ** 0.5)
-    texture = _skin_texture(rng, size, grain[0])
-    image *= (1.0 + mask * (shade * (1.0 + texture) - 1.0))[..., None]
-    image *= (gain * tint).astype(np.float32)
-    if blurred:
-        image = np.asarray(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
-                           .filter(ImageFilter.GaussianBlur(blur_sigma)), dtype=np.float32)
-    if options.noise_std > 0:
-        image += (np.float32(options.noise_std) * grain[1])[..., None]
-    image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    return grain[0], grain[1]
 
-    params = {
-        "yaw": yaw, "pitch": pitch, "roll": roll, "camera_distance": float(distance),
-        "face_height_px": float(scale * (lm3[:, 1].max() - lm3[:, 1].min())),
-        "skin_tone": float(tone), "skin_rgb": tuple(float(v) for v in skin),
-        "hair_style": str(hair_style), "light_direction": tuple(float(v) for v in light),
-        "ambient": float(ambient), "brightness_gain": float(gain),
-        "occluded": occluded, "occluder": occluder, "occluded_points": occluded_points,
-        "blurred": blurred, "blur_sigma": blur_sigma,
-        "visible_points": [int(i) for i in np.nonzero(visible)[0]],
-        "expression": {k: float(v) for k, v in expression.items()},
-        "identity": {k: float(v) for k, v in identity.items()},
+
+def _light(rng, scene, head, look, image, skin_mask, grain):
+    """Shades the skin (head ellipsoid, relief, texture), then applies the global light's gain and tint."""
+    shade = _shading(head.place, look.identity, look.light, look.ambient, look.specular, scene.relief)
+    texture = _skin_texture(rng, scene.relief.size, grain)
+    image = image.astype(np.float32)
+    image *= (1.0 + skin_mask * (shade * (1.0 + texture) - 1.0))[..., None]
+    image *= (look.gain * look.tint).astype(np.float32)
+    return image
+
+
+def _blur_and_add_noise(image, look, options, grain):
+    """The camera: optional defocus, then sensor noise; returns uint8."""
+    if look.blurred:
+        image = np.asarray(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+                           .filter(ImageFilter.GaussianBlur(look.blur_sigma)), dtype=np.float32)
+    if options.noise_std > 0:
+        image += (np.float32(options.noise_std) * grain)[..., None]
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def _annotations(head, look, occluded_points):
+    """What was drawn: the params a SynthFace records."""
+    lm3 = head.model["landmarks"]
+    return {
+        "yaw": look.yaw, "pitch": look.pitch, "roll": look.roll, "camera_distance": float(look.distance),
+        "face_height_px": float(head.scale * (lm3[:, 1].max() - lm3[:, 1].min())),
+        "skin_tone": float(look.tone), "skin_rgb": tuple(float(v) for v in look.skin),
+        "hair_style": look.hair_style, "light_direction": tuple(float(v) for v in look.light),
+        "ambient": float(look.ambient), "brightness_gain": float(look.gain),
+        "occluded": look.occluded, "occluder": look.occluder, "occluded_points": occluded_points,
+        "blurred": look.blurred, "blur_sigma": look.blur_sigma,
+        "visible_points": [int(i) for i in np.nonzero(head.visible)[0]],
+        "expression": {k: float(v) for k, v in look.expression.items()},
+        "identity": {k: float(v) for k, v in look.identity.items()},
     }
-    return SynthFace(image=image, landmarks=lm.astype(np.float64), params=params)
 
 
 def _skin_texture(rng, size, grain):

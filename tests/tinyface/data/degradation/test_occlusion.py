@@ -101,6 +101,15 @@ def test_pixels_change_only_where_the_occluder_is():
         assert changed[alpha > 0.99].mean() > 0.9
 
 
+def test_hidden_points_are_the_points_the_alpha_covers():
+    image = _face()
+    alpha, _ = occlusion.draw_occluder(image, LANDMARKS, "sunglasses", np.random.default_rng(0))
+    hidden = occlusion.hidden_points(alpha, LANDMARKS)
+    assert hidden[36:48].all() and not hidden[48:68].any()
+    outside = np.array([[-5.0, 60.0], [60.0, 128.0], [200.0, 10.0]])
+    assert not occlusion.hidden_points(np.ones((128, 128)), outside).any()
+
+
 def test_unknown_kind_fails():
     with pytest.raises(ValueError, match="unknown occluder"):
         occlusion.occlude(_face(), LANDMARKS, "scarf", np.random.default_rng(0))

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from tinyface.data import landmarks
+from tinyface.data.degradation import occlusion
 from tinyface.data.synthesis import synth
 from tinyface.data.synthesis import synth_geometry as geometry
 
@@ -176,6 +177,38 @@ def test_occluders_and_blur_are_reported_and_keep_true_landmarks():
     for a, b in zip(faces, clean):
         assert a.params["yaw"] == b.params["yaw"]
         np.testing.assert_allclose(a.landmarks, b.landmarks)
+
+
+def test_occluders_are_drawn_by_the_shared_occlusion_module(monkeypatch):
+    """The renderer's occluder is occlusion.draw_occluder's: the pixels change exactly where
+    its alpha covers, and the hidden landmarks are the ones it reports hidden."""
+    drawn = []
+
+    def recording_draw_occluder(image, landmarks68, kind, rng):
+        alpha, colour = real_draw_occluder(image, landmarks68, kind, rng)
+        drawn.append((kind, np.array(landmarks68), alpha))
+        return alpha, colour
+
+    real_draw_occluder = occlusion.draw_occluder
+    monkeypatch.setattr(occlusion, "draw_occluder", recording_draw_occluder)
+    occluded_options = dataclasses.replace(FRONTAL, occluder_probability=1.0)
+    kinds = set()
+    for index in range(6):
+        face = synth.render_face(synth.face_rng(4, index), occluded_options)
+        clean = synth.render_face(synth.face_rng(4, index), FRONTAL)
+        assert len(drawn) == index + 1, "the renderer drew an occluder of its own"
+        kind, points, alpha = drawn[-1]
+        assert kind == face.params["occluder"]
+        kinds.add(kind)
+        np.testing.assert_allclose(points, face.landmarks)
+        changed = (face.image != clean.image).any(axis=-1)
+        assert not changed[alpha == 0].any()
+        assert changed[alpha > 0.99].mean() > 0.9
+        hidden = set(np.nonzero(occlusion.hidden_points(alpha, face.landmarks))[0].tolist())
+        # Hidden landmarks on the skin are recorded; the inner face (brows to lips) is all skin.
+        assert set(face.params["occluded_points"]) <= hidden
+        assert hidden - set(range(17)) <= set(face.params["occluded_points"])
+    assert len(kinds) >= 2
 
 
 def _face_luma(face):
