@@ -98,7 +98,7 @@ def exported_model(tmp_path_factory):
     if not (folder / "saved_model.pb").exists():
         from trainer import export, model_registry
         built = model_registry.build_model("jasrnet", "small")
-        export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
+        export.export_serving_model(built.network, str(folder), built.contract)
     return str(folder)
 
 
@@ -143,10 +143,12 @@ def floor_model(tmp_path_factory, synthetic_faces):
         from tinyface.data import face_example, heatmaps
         from tinyface.data.readers import get_reader
         from trainer import export, model_outputs
+        from trainer.model_contract import ModelContract
 
+        contract = ModelContract(hr_size=128, scale=8, heatmaps=heatmaps.DIC_HEATMAPS)
         shapes = [face_example.face_features(annotation)[features.LANDMARKS_68].reshape(68, 2)
                   for annotation in get_reader("300w").parse_root(synthetic_faces(count=40, seed=0))]
-        mean_maps = heatmaps.render_heatmaps(np.mean(shapes, axis=0), 128, heatmaps.DIC_HEATMAPS)
+        mean_maps = contract.encode(np.mean(shapes, axis=0))
 
         class MeanShapeHeatmaps(keras.layers.Layer):
             def call(self, lr):  # the same maps for every input: (B, 1 step, h, w, 68)
@@ -156,7 +158,7 @@ def floor_model(tmp_path_factory, synthetic_faces):
         sr = keras.layers.UpSampling2D(8, interpolation="bicubic")(lr)
         network = keras.Model(lr, {model_outputs.SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
                                    model_outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
-        export.export_serving_model(network, str(folder), 128, 8)
+        export.export_serving_model(network, str(folder), contract)
     return str(folder)
 
 

@@ -39,10 +39,10 @@ def training_config_of(fn_args) -> TrainingConfig:
 def run_fn(fn_args):
     config = training_config_of(fn_args)
 
-    def make_dataset(training, batch_size, hr_size, scale, heatmap_spec):
+    def make_dataset(training, batch_size, contract):
         files = fn_args.train_files if training else fn_args.eval_files
         return input_pipeline.dataset_from_accessor(
-            fn_args.data_accessor, files, batch_size, hr_size, scale, heatmap_spec, training, seed=config.seed,
+            fn_args.data_accessor, files, batch_size, contract, training, seed=config.seed,
             augment=config.augmentation())
 
     task.train_and_export(

@@ -150,18 +150,18 @@ def trained(occluded_pairs, tmp_path_factory, training_policy):
         keras.utils.set_random_seed(0)
         built = model_registry.build_model("proguigan", "small")
         model = gan_training.GanTrainingModel(
-            built.network, built.discriminator, losses.joint_loss_for("proguigan", built.heatmap_spec, 128),
+            built.network, built.discriminator, losses.joint_loss_for("proguigan", built.contract.heatmaps, built.contract.hr_size),
             gan_training.AdversarialSettings.from_training_config(config))
         model.compile(optimizer=training.build_optimizer(config, STEPS),
                       d_optimizer=training.build_optimizer(config, STEPS, config.d_learning_rate))
         model.build_training_state()
         before = (_values(built.network.trainable_variables), _values(built.discriminator.trainable_variables))
-        batches = input_pipeline.dataset_from_files(occluded_pairs, 2, 128, 8, built.heatmap_spec, True, seed=1)
+        batches = input_pipeline.dataset_from_files(occluded_pairs, 2, built.contract, True, seed=1)
         logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(STEPS)]
     finally:
         keras.mixed_precision.set_global_policy("float32")
     export_dir = str(tmp_path_factory.mktemp("proguigan-export") / "Format-Serving")
-    export.export_serving_model(built.network, export_dir, 128, 8)
+    export.export_serving_model(built.network, export_dir, built.contract)
     return dict(built=built, before=before, logs=logs, export_dir=export_dir)
 
 
