@@ -53,8 +53,9 @@ def trained(pair_records, dic_artifact, tmp_path_factory, training_policy):
         # Weights, not outputs: this generator may compute in bf16, the saved DIC in float32.
         start_gap = max(np.abs(a.numpy() - b.numpy()).max()
                         for a, b in zip(built.network.weights, dic_network.weights))
+        contract = built.contract
         model = gan_training.GanTrainingModel(
-            built.network, built.discriminator, losses.joint_loss_for("dicgan", built.contract.heatmaps, built.contract.hr_size),
+            built.network, built.discriminator, losses.joint_loss_for("dicgan", contract.heatmaps, contract.hr_size),
             gan_training.AdversarialSettings.from_training_config(config))
         model.compile(optimizer=training.build_optimizer(config, STEPS),
                       d_optimizer=training.build_optimizer(config, STEPS, config.d_learning_rate))

@@ -149,8 +149,9 @@ def trained(occluded_pairs, tmp_path_factory, training_policy):
     try:
         keras.utils.set_random_seed(0)
         built = model_registry.build_model("proguigan", "small")
+        contract = built.contract
         model = gan_training.GanTrainingModel(
-            built.network, built.discriminator, losses.joint_loss_for("proguigan", built.contract.heatmaps, built.contract.hr_size),
+            built.network, built.discriminator, losses.joint_loss_for("proguigan", contract.heatmaps, contract.hr_size),
             gan_training.AdversarialSettings.from_training_config(config))
         model.compile(optimizer=training.build_optimizer(config, STEPS),
                       d_optimizer=training.build_optimizer(config, STEPS, config.d_learning_rate))

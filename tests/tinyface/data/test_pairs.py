@@ -86,6 +86,12 @@ def test_heatmaps_materialized_with_the_shared_renderer():
     np.testing.assert_allclose(flat.reshape(16, 16, 69), expected)
 
 
+def test_heatmaps_are_not_materialized_without_the_models_spec():
+    face, _ = _face()
+    with pytest.raises(ValueError, match="materialize_heatmaps needs a heatmap_spec"):
+        make_pairs(face, PairConfig(materialize_heatmaps=True))
+
+
 def test_no_heatmaps_without_landmarks():
     face, _ = _face(with_landmarks=False)
     out = make_pairs(face, PairConfig(materialize_heatmaps=True, hr_pixels_label=True))
