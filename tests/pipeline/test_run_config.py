@@ -188,7 +188,8 @@ def test_the_default_run_keeps_its_model_sizes_scale_and_heatmaps():
 
 
 def test_a_file_may_state_the_models_own_heatmaps(tmp_path):
-    path = _write(tmp_path, "training:\n  model: dic\npairs:\n  heatmap_spec: {size: 32, sigma: 1, background: false}\n")
+    path = _write(tmp_path, "training:\n  model: dic\n"
+                            "pairs:\n  heatmap_spec: {size: 32, sigma: 1, background: false}\n")
     config = load_run_config(path)
     assert config.pair_config.heatmap_spec == config.model_pair_config.heatmap_spec == DIC_HEATMAPS
 

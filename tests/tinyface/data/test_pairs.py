@@ -117,7 +117,7 @@ def test_hr_pixels_label_holds_the_clean_hr():
 
 def test_pair_encodes_and_parses_back():
     face, hr = _face()
-    config = PairConfig(NOISY, materialize_heatmaps=True, hr_pixels_label=True)
+    config = PairConfig(NOISY, materialize_heatmaps=True, heatmap_spec=heatmaps.DIC_HEATMAPS, hr_pixels_label=True)
     serialized = example_codec.to_example(make_pairs(face, config)[1]).SerializeToString()
     spec = {
         features.LR_IMAGE: tf.io.FixedLenFeature([], tf.string),
