@@ -8,7 +8,7 @@ Does the same work two ways on one 300W-style folder and prints faces/s for each
       make_pairs -> to_example -> gzip tf.io.TFRecordWriter;
   (c) that loop split over --plain-processes processes (default: one per core), no Beam: the
       ceiling parallelism can reach on this machine (vCPUs need not scale 1:1).
-All use pipeline/configs.py's HR_SIZE, CROP_MARGIN and PAIR_CONFIG, and their outputs are
+All use pipeline/configs.py's MODEL_CONTRACT.hr_size, CROP_MARGIN and PAIR_CONFIG, and their outputs are
 compared byte for byte (pairs are deterministic per face id).
 
 Beam pays a fixed start-up per run (pipeline construction, runner and worker start), so each
@@ -47,7 +47,7 @@ from tinyface.beam.ingest import ReadFaces
 from tinyface.beam.pairs import MakePairs
 from tinyface.data import example_codec
 from tinyface.data.ingestion import face_example
-from tinyface.data.degradation import pairs
+from tinyface.data.degradation.degrade import pairs
 from tinyface.data.synthesis import synth_cache
 from tinyface.data.errors import BadInput
 from tinyface.data.ingestion.readers import base, get_reader
@@ -91,7 +91,7 @@ def linked_subset(root, count, out_dir):
 def run_beam(out_dir, root, beam_args):
     options = PipelineOptions(beam_args)
     with beam.Pipeline(options=options) as pipeline:
-        outputs = pipeline | "ReadFaces" >> ReadFaces(root, DATA_FORMAT, hr_size=configs.HR_SIZE,
+        outputs = pipeline | "ReadFaces" >> ReadFaces(root, DATA_FORMAT, hr_size=configs.MODEL_CONTRACT.hr_size,
                                                       margin=configs.CROP_MARGIN)
         _ = (outputs["examples"]
              | "Serialize" >> beam.Map(lambda example: example.SerializeToString(deterministic=True))
@@ -129,7 +129,7 @@ def run_plain(out_dir, root, stage_seconds, shard=0, num_shards=1):
 
             start = clock()
             try:
-                example = face_example.face_example(annotation, hr_size=configs.HR_SIZE,
+                example = face_example.face_example(annotation, hr_size=configs.MODEL_CONTRACT.hr_size,
                                                     margin=configs.CROP_MARGIN)
             except BadInput:
                 counts["bad"] += 1
@@ -318,7 +318,8 @@ def main():
     print("\nMachine:")
     for key, value in machine_facts():
         print(f"  {key:12} {value}")
-    print(f"\nWork per face: {configs.HR_SIZE}px crop, scales {configs.PAIR_CONFIG.degradation.scales}, "
+    print(f"\nWork per face: {configs.MODEL_CONTRACT.hr_size}px crop, "
+          f"scales {configs.PAIR_CONFIG.degradation.scales}, "
           f"heatmaps {'on' if configs.PAIR_CONFIG.materialize_heatmaps else 'off'}; "
           f"{len(reference)} pair examples, {plain_counts['bad']} bad records")
 

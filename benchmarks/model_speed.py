@@ -109,17 +109,18 @@ def budget_for(size, quick, reference_batch):
 
 def synthetic_dataset(built, batch_size, seed=0):
     """(LR, targets) batches with tinyface.trainer.training.input_pipeline's keys, shapes and dtypes, random values."""
-    config, spec = built.config, built.heatmap_spec
+    contract = built.contract
+    spec = contract.heatmaps
     rng = np.random.default_rng(seed)
     n = DISTINCT_BATCHES * batch_size
-    num_landmarks = config.num_landmarks
+    num_landmarks = contract.num_landmarks
     channels = spec.num_channels(num_landmarks)
-    lr = rng.uniform(0, 1, (n, config.lr_size, config.lr_size, 3)).astype(np.float32)
+    lr = rng.uniform(0, 1, (n, contract.lr_size, contract.lr_size, 3)).astype(np.float32)
     targets = {
-        input_pipeline.HR: rng.uniform(0, 1, (n, config.hr_size, config.hr_size, 3)).astype(np.float32),
+        input_pipeline.HR: rng.uniform(0, 1, (n, contract.hr_size, contract.hr_size, 3)).astype(np.float32),
         input_pipeline.HEATMAPS: rng.uniform(0, 1, (n, spec.size, spec.size, channels)).astype(np.float32),
         # Inside the face area so losses that decode landmarks see plausible coordinates.
-        input_pipeline.LANDMARKS: rng.uniform(0.2 * config.hr_size, 0.8 * config.hr_size,
+        input_pipeline.LANDMARKS: rng.uniform(0.2 * contract.hr_size, 0.8 * contract.hr_size,
                                               (n, num_landmarks, 2)).astype(np.float32),
         input_pipeline.HAS_LANDMARKS: np.ones((n,), np.float32),
     }
@@ -143,7 +144,7 @@ class EpochTimer(keras.callbacks.Callback):
 def training_model(built, steps, batch, jit_compile=False):
     """The compiled wrapper fit() trains `built` with: the GAN loop for adversarial models."""
     config = paper_config(built.name, batch_size=batch)
-    loss = joint_loss_for(built.name, built.heatmap_spec, built.config.hr_size)
+    loss = joint_loss_for(built.name, built.contract.heatmaps, built.contract.hr_size)
     if built.discriminator is None:
         model = JointTrainingModel(built.network, loss)
         model.compile(optimizer=build_optimizer(config, steps), jit_compile=jit_compile)
@@ -194,13 +195,12 @@ def median_call_seconds(function, batch, repeats, warmup=True):
 def measure_serving_latency(built, budget, jit_compile=False):
     """ms per face at batch 1 through the exported SavedModel's serving signature (uint8 LR
     in; SR, landmarks and heatmaps out), loaded back as TF Serving would."""
-    config = built.config
+    contract = built.contract
     with tempfile.TemporaryDirectory() as folder:
-        export.export_serving_model(built.network, folder, config.hr_size, config.scale,
-                                    config.num_landmarks, jit_compile=jit_compile)
+        export.export_serving_model(built.network, folder, contract, jit_compile=jit_compile)
         serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
         rng = np.random.default_rng(1)
-        face = tf.constant(rng.integers(0, 256, (1, config.lr_size, config.lr_size, 3)), tf.uint8)
+        face = tf.constant(rng.integers(0, 256, (1, contract.lr_size, contract.lr_size, 3)), tf.uint8)
         return 1e3 * median_call_seconds(lambda lr: serve(**{signatures.LR_IMAGES_INPUT: lr}),
                                          face, budget.latency_repeats)
 

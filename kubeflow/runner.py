@@ -1,7 +1,7 @@
 """Compiles the tinyface pipeline for Kubeflow Pipelines v2 and Vertex AI Pipelines.
 
 Thin, as pipeline/local_runner.py: the settings come from kubeflow/settings.py, the wiring from
-pipeline/pipeline.py::create_pipeline, the compilation from TFX's KubeflowV2DagRunner (pipeline
+pipeline/tinyface.pipeline.py::create_pipeline, the compilation from TFX's KubeflowV2DagRunner (pipeline
 spec schema 2.1.0, the version KFP v2 accepts); kubeflow/pipeline_spec.py adds the defaults and
 cache settings and writes the file. `tinyface compile-kubeflow` calls compile_pipeline();
 `python -m tinyface.kubeflow.runner OUT` compiles with configs.py's settings alone.
@@ -67,13 +67,14 @@ def kubeflow_pipeline(settings: KubeflowSettings):
         pipeline_root=settings.pipeline_root,
         flavour=flavour,
         data_root=parameters.data_root,
-        ingest_options=FaceIngestOptions(data_format=run.data_format, dataset=run.dataset, hr_size=configs.HR_SIZE,
-                                         margin=run.crop_margin, strict=run.strict),
+        ingest_options=FaceIngestOptions(data_format=run.data_format, dataset=run.dataset,
+                                         hr_size=run.model_contract.hr_size, margin=run.crop_margin,
+                                         strict=run.strict),
         use_spans=configs.KUBEFLOW_USE_SPANS,
         schema_file=image_path(run.schema_file),
         drift_thresholds=run.drift_thresholds,
         drift_splits=run.drift_splits,
-        pair_config=run.pair_config,
+        pair_config=run.model_pair_config,
         training_config=run.training_config,
         train_steps=parameters.train_steps,
         eval_steps=run.eval_steps,

@@ -8,9 +8,9 @@ import os
 
 from tinyface import features, home
 from tinyface.data.degradation.degrade import DegradationConfig
-from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import BlessingThresholds
+from tinyface.trainer.models import registry as model_registry
 from tinyface.trainer.training.training_config import paper_config
 
 PIPELINE_NAME = "tinyface"
@@ -25,7 +25,6 @@ SYNTH_SEED = 0
 DATA_FORMAT = "auto"          # a reader name (300w, dlib_xml, wflw, celeba, lfw5) or auto-detect
 DATASET_NAME = None           # None: the reader's default name ("300w", "wflw", ...)
 USE_SPANS = False             # True: the data folder holds span-N folders and the newest one is read
-HR_SIZE = 128                 # fixed: every model preset is built for 128x128 faces
 CROP_MARGIN = 0.25
 STRICT = False                # True: the first bad record fails the run
 TRAIN_BUCKETS, EVAL_BUCKETS = 8, 2  # train/eval split by a hash of the face id
@@ -46,14 +45,6 @@ DRIFT_THRESHOLDS = {
 # catches the same shift without the sampling noise of a small eval split.
 DRIFT_SPLITS = ("train",)
 
-# ---- Pairs.
-PAIR_CONFIG = PairConfig(
-    degradation=DegradationConfig(scales=(8,)),
-    seed=0,
-    materialize_heatmaps=False,   # rendered in the input pipeline; see README for the figures
-    heatmap_spec=DIC_HEATMAPS,
-)
-
 # ---- Training. The module file is the Trainer's entry point; TFX packs its folder (trainer/).
 TRAINER_MODULE_FILE = os.path.join(REPO_ROOT, "trainer", "run_fn.py")
 # The demo default is the small JASRNet (with its two documented demo options, see
@@ -67,6 +58,18 @@ TRAIN_STEPS = 1500
 EVAL_STEPS = 10   # eval batches per checkpoint: TFX's EvalArgs, which run_fn writes into the config
 TRAINING = paper_config("jasrnet", model_size="small", batch_size=4, learning_rate=2e-3,
                         lr_milestones=(0.6, 0.85), checkpoint_every=500, eval_steps=EVAL_STEPS)
+# What the trained model takes and gives (HR size, scale, heatmaps): its preset states them once
+# (trainer/model_contract.py); the ingest crop and the pairs below derive from it, and a run's
+# config derives them from the model it trains (pipeline/run_config.RunConfig.model_contract).
+MODEL_CONTRACT = model_registry.model_contract(TRAINING.model, TRAINING.model_size)
+
+# ---- Pairs: LR inputs of the model's scale. Heatmaps are left to the trained model's codec
+# (heatmap_spec None; RunConfig.model_pair_config fills it in).
+PAIR_CONFIG = PairConfig(
+    degradation=DegradationConfig(scales=(MODEL_CONTRACT.scale,)),
+    seed=0,
+    materialize_heatmaps=False,   # rendered in the input pipeline; see README for the figures
+)
 
 # ---- Evaluation and push. Blessing needs, on every slice, PSNR-Y at least this much above
 # bicubic and NME below the mean shape's; against the last blessed model, no drop beyond the

@@ -7,6 +7,7 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
                 train_buckets, eval_buckets
     validation: schema_file, drift_thresholds ({feature: [comparator, threshold]}), drift_splits
     pairs:      the fields of tinyface.data.degradation.pairs.PairConfig (nested: degradation, heatmap_spec)
+                (heatmap_spec, if set, all of size, sigma and background)
     training:   the fields of tinyface.trainer.training.training_config.TrainingConfig
     trainer:    train_steps, eval_steps (eval batches per checkpoint; TFX's EvalArgs, which
                 run_fn writes into the TrainingConfig, so training has no eval_steps of its own)
@@ -18,6 +19,11 @@ mirror these settings; anything the file leaves out keeps its configs.py value:
 Changing training.model also switches to that model's paper settings (learning rate, weight
 decay, milestones, gamma; the GAN loss of the GAN models), unless the file sets them too.
 A mistake in the file is a one-line error naming the file, the line and the key.
+
+The trained model's contract (training.model and model_size; trainer/model_contract.py) sets
+the HR size the faces are cropped to and the heatmaps pairs are written with; pairs whose
+scales leave out the model's scale, or heatmaps other than the model's, are refused here,
+when the run's config is built.
 """
 
 import dataclasses
@@ -29,8 +35,11 @@ import yaml
 
 from tinyface.pipeline import configs
 from tinyface.data.errors import BadInput
+from tinyface.data.heatmaps import HeatmapSpec
 from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
+from tinyface.trainer.models import registry
+from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.training.training_config import TrainingConfig
 
 
@@ -67,6 +76,30 @@ class RunConfig:
             raise ValueError(f"crop_margin must lie in [0, 1), got {self.crop_margin!r}")
         if not self.eval_slice_features:
             raise ValueError("eval_slice_features must not be empty")
+        self._check_pairs_fit_the_model()
+
+    @property
+    def model_contract(self) -> ModelContract:
+        """The HR size, scale and heatmap codec of the model this run trains."""
+        return registry.model_contract(self.training_config.model, self.training_config.model_size)
+
+    @property
+    def model_pair_config(self) -> PairConfig:
+        """pair_config for the model this run trains: its heatmaps are the model's."""
+        return dataclasses.replace(self.pair_config, heatmap_spec=self.model_contract.heatmaps)
+
+    def _check_pairs_fit_the_model(self):
+        # Messages start with the setting's name in the file (load_run_config finds its line).
+        contract = self.model_contract
+        model = f"{self.training_config.model} ({self.training_config.model_size})"
+        scales = self.pair_config.degradation.scales
+        if contract.scale not in scales:
+            raise ValueError(f"pairs.degradation.scales {list(scales)} leave out x{contract.scale}, "
+                             f"the scale of the model trained, {model}")
+        spec = self.pair_config.heatmap_spec
+        if spec is not None and spec != contract.heatmaps:
+            raise ValueError(f"pairs.heatmap_spec {spec} differs from the heatmaps of the model trained, "
+                             f"{model}: {contract.heatmaps}")
 
 
 # File section -> {key in the file: RunConfig field}. Sections whose value is one dataclass
@@ -84,6 +117,8 @@ _SECTIONS = {
     "beam": {"pipeline_args": "beam_pipeline_args"},
 }
 _DATACLASS_SECTIONS = {"pairs": "pair_config", "training": "training_config"}
+# Dataclass-valued settings that may be unset (None): the file then gives all their fields.
+_OPTIONAL_DATACLASSES = {"heatmap_spec": HeatmapSpec}
 # Settings that may be null in the file (None means "the default of the reader / synthetic").
 _NULLABLE = {"data_root", "dataset"}
 
@@ -129,12 +164,17 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
 
 def _line_of_field(message, lines):
     """The line of the file key whose setting RunConfig's check names first in `message`
-    (its messages start with the field's name), or None."""
+    (its messages start with the field's name, or with the key's dotted path in the file), or
+    the line of training.model for a check on the model's contract, or None."""
     for section, keys in _SECTIONS.items():
         for key, field in keys.items():
             if message.startswith(field + " ") and (section, key) in lines:
                 return lines[(section, key)]
-    return None
+    setting = tuple(message.split(" ", 1)[0].split("."))
+    if setting in lines:
+        return lines[setting]
+    # Pairs the file leaves as they were, refused for the model the file chose.
+    return lines.get(("training", "model")) if setting[0] == "pairs" else None
 
 
 def _read(path):
@@ -174,10 +214,10 @@ def _require_mapping(path, values, where, lines):
 
 
 def _refuse_training_eval_steps(path, values, lines):
-    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (trainer.eval_steps;
+    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (tinyface.trainer.eval_steps;
     run_fn writes it into the TrainingConfig): a second setting for it would be ignored."""
     if "eval_steps" in values:
-        raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
+        raise BadInput(path, "training.eval_steps is set by tinyface.trainer.eval_steps (the Trainer's EvalArgs): "
                              "set that instead", lines.get(("training", "eval_steps")))
 
 
@@ -199,7 +239,13 @@ def _override_dataclass(path, current, values, where, lines):
             raise BadInput(path, f"unknown setting {'.'.join(here)} (known: {', '.join(sorted(fields))})",
                            lines.get(here))
         old = getattr(current, key)
-        if dataclasses.is_dataclass(old):
+        if old is None and key in _OPTIONAL_DATACLASSES:
+            _require_mapping(path, value, here, lines)
+            try:
+                changes[key] = _OPTIONAL_DATACLASSES[key](**value)
+            except (TypeError, ValueError) as error:
+                raise BadInput(path, f"{'.'.join(here)}: {error}", lines.get(here)) from None
+        elif dataclasses.is_dataclass(old):
             _require_mapping(path, value, here, lines)
             changes[key] = _override_dataclass(path, old, value, here, lines)
         else:

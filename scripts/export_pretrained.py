@@ -36,7 +36,7 @@ def _export_float32(artifact, model, size, out_root):
     built = registry.build_model(model, size)
     network_weights.load_initial_weights(built.network, artifact)
     target = os.path.join(out_root, str(int(time.time())))
-    export.export_serving_model(built.network, target, built.config.hr_size, built.config.scale)
+    export.export_serving_model(built.network, target, built.contract)
     return target
 
 

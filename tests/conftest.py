@@ -102,7 +102,7 @@ def exported_model(tmp_path_factory):
         from tinyface.trainer.training import export
         from tinyface.trainer.models import registry
         built = registry.build_model("jasrnet", "small")
-        export.export_serving_model(built.network, str(folder), built.config.hr_size, built.config.scale)
+        export.export_serving_model(built.network, str(folder), built.contract)
     return str(folder)
 
 
@@ -149,10 +149,12 @@ def floor_model(tmp_path_factory, synthetic_faces):
         from tinyface.data.ingestion.readers import get_reader
         from tinyface.trainer.training import export
         from tinyface.trainer.models import outputs
+        from tinyface.trainer.models.contract import ModelContract
 
+        contract = ModelContract(hr_size=128, scale=8, heatmaps=heatmaps.DIC_HEATMAPS)
         shapes = [face_example.face_features(annotation)[features.LANDMARKS_68].reshape(68, 2)
                   for annotation in get_reader("300w").parse_root(synthetic_faces(count=40, seed=0))]
-        mean_maps = heatmaps.render_heatmaps(np.mean(shapes, axis=0), 128, heatmaps.DIC_HEATMAPS)
+        mean_maps = contract.encode(np.mean(shapes, axis=0))
 
         class MeanShapeHeatmaps(keras.layers.Layer):
             def call(self, lr):  # the same maps for every input: (B, 1 step, h, w, 68)
@@ -162,7 +164,7 @@ def floor_model(tmp_path_factory, synthetic_faces):
         sr = keras.layers.UpSampling2D(8, interpolation="bicubic")(lr)
         network = keras.Model(lr, {outputs.SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
                                    outputs.HEATMAP_STEPS: MeanShapeHeatmaps()(lr)})
-        export.export_serving_model(network, str(folder), 128, 8)
+        export.export_serving_model(network, str(folder), contract)
     return str(folder)
 
 
@@ -213,7 +215,7 @@ def eval_pair_records(tmp_path_factory, synthetic_faces):
 
     from tinyface.data import example_codec
     from tinyface.data.ingestion import face_example
-    from tinyface.data.degradation import pairs
+    from tinyface.data.degradation.degrade import pairs
     from tinyface.data.ingestion.readers import get_reader
 
     path = tmp_path_factory.mktemp("eval-pairs") / "pairs.gz"

@@ -29,7 +29,7 @@ def backup_dir_for(fn_args, config):
 
 def training_config_of(fn_args) -> TrainingConfig:
     """The run's TrainingConfig, with the Trainer's eval step count from TFX's EvalArgs (a run
-    config's trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
+    config's tinyface.trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
     config = TrainingConfig.from_dict(fn_args.custom_config[CONFIG_KEY])
     if fn_args.eval_steps:
         config = dataclasses.replace(config, eval_steps=int(fn_args.eval_steps))
@@ -39,10 +39,10 @@ def training_config_of(fn_args) -> TrainingConfig:
 def run_fn(fn_args):
     config = training_config_of(fn_args)
 
-    def make_dataset(training, batch_size, hr_size, scale, heatmap_spec):
+    def make_dataset(training, batch_size, contract):
         files = fn_args.train_files if training else fn_args.eval_files
         return input_pipeline.dataset_from_accessor(
-            fn_args.data_accessor, files, batch_size, hr_size, scale, heatmap_spec, training, seed=config.seed,
+            fn_args.data_accessor, files, batch_size, contract, training, seed=config.seed,
             augment=config.augmentation())
 
     task.train_and_export(

@@ -40,7 +40,6 @@ def register(subparsers):
 
 
 def run(args):
-    from tinyface.pipeline import configs
     from tinyface.pipeline.run_config import RunConfig, load_run_config
     from tinyface import pretrained, prediction
     from tinyface.evaluation import folder_evaluation, summary
@@ -52,8 +51,8 @@ def run(args):
     scores = folder_evaluation.evaluate_folder(
         predict, args.data, config.eval_slice_features,
         data_format=args.format or (None if config.data_format == "auto" else config.data_format),
-        dataset=args.dataset or config.dataset, hr_size=configs.HR_SIZE, margin=config.crop_margin,
-        pair_config=config.pair_config, batch_size=args.batch_size)
+        dataset=args.dataset or config.dataset, hr_size=config.model_contract.hr_size, margin=config.crop_margin,
+        pair_config=config.model_pair_config, batch_size=args.batch_size)
     if scores.skipped:
         console.note(f"tinyface evaluate: skipped {len(scores.skipped)} bad records; first: {scores.skipped[0]}")
     scales = ", ".join(f"x{scale}" for scale in config.pair_config.degradation.scales)

@@ -28,7 +28,7 @@ def run(args):
     report = validate_folder(
         args.data, configs.SCHEMA_FILE, configs.DRIFT_THRESHOLDS, data_format=args.format,
         baseline_root=args.baseline_data, baseline_format=args.baseline_format, dataset=args.dataset,
-        hr_size=configs.HR_SIZE, margin=configs.CROP_MARGIN, strict=args.strict)
+        hr_size=configs.MODEL_CONTRACT.hr_size, margin=configs.CROP_MARGIN, strict=args.strict)
     if args.strict and report.ingestion.strict_failure():
         console.note(f"tinyface validate: {report.ingestion.strict_failure()}")
         return 1

@@ -35,7 +35,7 @@ class FaceExampleGen(FileBasedExampleGen):
 
     def __init__(self,
                  input_base: str,
-                 options: FaceIngestOptions = FaceIngestOptions(),
+                 options: FaceIngestOptions,
                  use_spans: bool = False,
                  output_config: Optional[example_gen_pb2.Output] = None,
                  range_config: Optional[range_config_pb2.RangeConfig] = None):

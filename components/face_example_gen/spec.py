@@ -19,9 +19,9 @@ AUTO_FORMAT = "auto"
 
 @dataclasses.dataclass(frozen=True)
 class FaceIngestOptions:
+    hr_size: int                     # side of the square HR crop, pixels: the trained model's (its ModelContract)
     data_format: str = AUTO_FORMAT   # a key of tinyface.data.readers.READERS, or "auto" to detect
     dataset: Optional[str] = None    # dataset name written into every example; None: the reader's
-    hr_size: int = 128               # side of the square HR crop, pixels
     margin: float = 0.25             # crop margin around the face box (see tinyface.data.crop)
     strict: bool = False             # fail the run on the first bad record instead of skipping it
 

@@ -24,9 +24,10 @@ def pair_config_to_json(config: PairConfig) -> str:
 def pair_config_from_json(text: str) -> PairConfig:
     values = json.loads(text)
     degradation = {k: tuple(v) if isinstance(v, list) else v for k, v in values.pop("degradation").items()}
+    heatmap_spec = values.pop("heatmap_spec")
     return PairConfig(
         degradation=DegradationConfig(**degradation),
-        heatmap_spec=HeatmapSpec(**values.pop("heatmap_spec")),
+        heatmap_spec=HeatmapSpec(**heatmap_spec) if heatmap_spec is not None else None,
         **values)
 
 

@@ -11,7 +11,7 @@ def test_options_travel_through_custom_config():
 
 
 def test_defaults_round_trip_without_dataset():
-    options = FaceIngestOptions()
+    options = FaceIngestOptions(hr_size=128)
     assert FaceIngestOptions.from_custom_config_json(proto_utils.proto_to_json(options.to_custom_config())) == options
 
 
@@ -22,4 +22,4 @@ def test_defaults_round_trip_without_dataset():
 ])
 def test_bad_options_are_refused_when_the_pipeline_is_defined(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        FaceIngestOptions(**kwargs)
+        FaceIngestOptions(**{"hr_size": 128, **kwargs})

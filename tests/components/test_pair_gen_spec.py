@@ -11,3 +11,9 @@ def test_pair_config_survives_the_execution_parameter():
                                       occluders=("hand", "sunglasses")),
         seed=11, materialize_heatmaps=True, heatmap_spec=JASRNET_HEATMAPS, hr_pixels_label=True)
     assert pair_config_from_json(pair_config_to_json(config)) == config
+
+
+def test_a_pair_config_left_to_the_models_heatmaps_survives_too():
+    config = PairConfig(degradation=DegradationConfig(scales=(8,)), seed=3)
+    assert config.heatmap_spec is None
+    assert pair_config_from_json(pair_config_to_json(config)) == config

@@ -1,5 +1,6 @@
 """`tinyface run --config FILE`: a YAML file overrides any setting, mistakes name file and line."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -8,11 +9,17 @@ import pytest
 from google.protobuf import json_format
 from tfx.proto import trainer_pb2
 
+from tinyface.components.pair_gen.spec import pair_config_from_json
 from tinyface.pipeline import configs, local_runner
 from tinyface.pipeline.run_config import RunConfig, load_run_config
 from tinyface import features
+from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.errors import BadInput
-from tinyface.trainer.training.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig
+from tinyface.data.heatmaps import DIC_HEATMAPS, HeatmapSpec
+from tinyface.data.degradation.pairs import PairConfig
+from tinyface.trainer.models import jasrnet
+from tinyface.trainer.models.contract import ModelContract
+from tinyface.trainer.training.training_config import CONFIG_KEY, PAPER_SETTINGS, TrainingConfig, paper_config
 
 
 def _write(tmp_path, text, name="run.yaml"):
@@ -93,15 +100,26 @@ def test_json_files_work_too(tmp_path):
 @pytest.mark.parametrize("text, line, problem", [
     ("training:\n  batch_size: 8\n  learning_rat: 0.1\n", 3, "unknown setting training.learning_rat"),
     ("data:\n  root: x\nmodels:\n  a: 1\n", 3, "unknown section 'models'"),
-    ("trainer:\n  train_steps: many\n", 2, "trainer.train_steps must be an integer"),
+    ("trainer:\n  train_steps: many\n", 2, "tinyface.trainer.train_steps must be an integer"),
     ("trainer:\n  train_steps: 0\n", 2, "train_steps must be a positive integer"),
     ("training:\n  learning_rate: fast\n", 2, "training.learning_rate must be a number"),
     ("training:\n  mixed_precision: fp64\n", 2, "mixed_precision must be one of"),
-    ("training:\n  batch_size: 4\n  eval_steps: 5\n", 3, "training.eval_steps is set by trainer.eval_steps"),
+    ("training:\n  batch_size: 4\n  eval_steps: 5\n", 3, "training.eval_steps is set by tinyface.trainer.eval_steps"),
     ("pairs:\n  degradation:\n    occlusion_probability: 2\n", 3, "occlusion_probability must lie in [0, 1]"),
     ("data:\n  strict: yes please\n", 2, "data.strict must be true or false"),
     ("evaluation: [1, 2]\n", 1, "evaluation must be a mapping"),
     ("data:\n  root: [unclosed\n", 3, "not valid YAML"),
+    # Pairs that do not fit the model trained (its contract).
+    ("pairs:\n  seed: 1\n  degradation:\n    scales: [4, 2]\n", 4,
+     "invalid settings: pairs.degradation.scales [4, 2] leave out x8, the scale of the model trained, "
+     "jasrnet (small)"),
+    ("pairs:\n  heatmap_spec: {size: 32, sigma: 1.0, background: false}\n", 2,
+     "invalid settings: pairs.heatmap_spec HeatmapSpec(size=32, sigma=1.0, background=False) differs from the "
+     "heatmaps of the model trained, jasrnet (small): HeatmapSpec(size=16, sigma=1.5, background=True)"),
+    ("pairs:\n  heatmap_spec: {size: 16, sigma: 1.5, background: true}\ntraining:\n  model: proguigan\n", 2,
+     "invalid settings: pairs.heatmap_spec HeatmapSpec(size=16, sigma=1.5, background=True) differs from the "
+     "heatmaps of the model trained, proguigan (small): HeatmapSpec(size=32, sigma=1.0, background=False)"),
+    ("pairs:\n  heatmap_spec: {size: 16}\n", 2, "pairs.heatmap_spec: HeatmapSpec.__init__() missing"),
 ])
 def test_mistakes_are_one_line_errors_naming_file_and_line(tmp_path, text, line, problem):
     path = _write(tmp_path, text)
@@ -140,6 +158,8 @@ evaluation:
     assert "0.75" in eval_config
     assert "occluded" in eval_config
     assert nodes["FaceExampleGen"].exec_properties["input_base"] == str(tmp_path / "home" / "data" / "synthetic-default")
+    # Pairs for the model trained: DIC's heatmaps, not the default model's.
+    assert pair_config_from_json(nodes["PairGen"].exec_properties["pair_config"]).heatmap_spec == DIC_HEATMAPS
 
 
 def test_an_unknown_model_names_the_line(tmp_path):
@@ -165,3 +185,41 @@ def test_every_checked_in_run_config_loads_and_names_its_model(path):
 def test_there_are_checked_in_run_configs():
     assert {"real_faces.yaml", "real_faces_dic.yaml", "real_faces_proguigan.yaml"} <= set(
         map(os.path.basename, CHECKED_IN_CONFIGS))
+
+
+def test_the_default_run_keeps_its_model_sizes_scale_and_heatmaps():
+    # The demo's small JASRNet: 128 px faces from 16 px at x8, heatmaps 16x16 with sigma 1.5
+    # and a background channel. Crop, pairs and targets all follow from it.
+    default = RunConfig()
+    assert default.model_contract == configs.MODEL_CONTRACT == ModelContract(
+        hr_size=128, scale=8, heatmaps=HeatmapSpec(16, 1.5, True))
+    assert default.pair_config.degradation.scales == (8,)
+    assert default.pair_config.heatmap_spec is None   # left to the model
+    assert default.model_pair_config.heatmap_spec == HeatmapSpec(16, 1.5, True)
+
+
+def test_a_file_may_state_the_models_own_heatmaps(tmp_path):
+    path = _write(tmp_path, "training:\n  model: dic\n"
+                            "pairs:\n  heatmap_spec: {size: 32, sigma: 1, background: false}\n")
+    config = load_run_config(path)
+    assert config.pair_config.heatmap_spec == config.model_pair_config.heatmap_spec == DIC_HEATMAPS
+
+
+def test_pairs_left_as_they_were_and_refused_for_the_chosen_model_name_its_line(tmp_path, monkeypatch):
+    # No preset has another scale than x8 today: a x4 JASRNet preset stands in for one.
+    x4_preset = dataclasses.replace(jasrnet.SMALL, scale=4)
+    monkeypatch.setattr(jasrnet, "SMALL", x4_preset)
+    path = _write(tmp_path, "trainer:\n  train_steps: 5\ntraining:\n  batch_size: 2\n  model: jasrnet\n")
+    with pytest.raises(BadInput) as caught:
+        load_run_config(path, base=RunConfig(training_config=paper_config("dic")))
+    assert str(caught.value) == (f"{path}:5: invalid settings: pairs.degradation.scales [8] leave out x4, the scale "
+                                 "of the model trained, jasrnet (small)")
+
+
+def test_a_run_config_made_in_code_is_checked_too():
+    with pytest.raises(ValueError, match=r"pairs.degradation.scales \[4\] leave out x8"):
+        RunConfig(pair_config=PairConfig(degradation=DegradationConfig(scales=(4,))))
+    with pytest.raises(ValueError, match="pairs.heatmap_spec"):
+        RunConfig(pair_config=PairConfig(heatmap_spec=DIC_HEATMAPS))
+    assert RunConfig(pair_config=PairConfig(heatmap_spec=DIC_HEATMAPS),
+                     training_config=paper_config("dic")).model_contract.heatmaps == DIC_HEATMAPS

@@ -53,7 +53,21 @@ def jasrnet_heatmaps(hr_size, sigma=JASRNET_SIGMA):
     return HeatmapSpec(hr_size // JASRNET_DOWNSAMPLING, sigma, True)
 
 
-DIC_HEATMAPS = HeatmapSpec(32, 1.0, False)
+# DIC predicts at HR/4 (32 cells for 128x128 faces), sigma 1 cell, no background channel;
+# Pro-UIGAN's landmark priors use the same grid.
+DIC_DOWNSAMPLING = 4
+DIC_SIGMA = 1.0
+
+
+def dic_heatmaps(hr_size):
+    """DIC's heatmap spec for HR faces of side `hr_size`: HR/4 grid, sigma 1, no background."""
+    if hr_size % DIC_DOWNSAMPLING:
+        raise ValueError(f"DIC heatmaps need an HR size divisible by {DIC_DOWNSAMPLING}, got {hr_size}")
+    return HeatmapSpec(hr_size // DIC_DOWNSAMPLING, DIC_SIGMA, False)
+
+
+# Both at 128x128 faces, as every model preset (trainer.model_registry.model_contract).
+DIC_HEATMAPS = dic_heatmaps(128)
 JASRNET_HEATMAPS = jasrnet_heatmaps(128)
 
 

@@ -28,9 +28,10 @@ def _statistics(root, data_format, work_dir, dataset, hr_size, margin, stop_on_b
     return statistics, summary
 
 
-def validate_folder(data_root, schema_file, drift_thresholds, data_format=None, baseline_root=None,
-                    baseline_format=None, dataset=None, hr_size=128, margin=0.25, strict=False):
-    """Returns the DataReport of `data_root` (drift against `baseline_root` when given).
+def validate_folder(data_root, schema_file, drift_thresholds, hr_size, data_format=None, baseline_root=None,
+                    baseline_format=None, dataset=None, margin=0.25, strict=False):
+    """Returns the DataReport of `data_root` (drift against `baseline_root` when given), its
+    faces cropped to `hr_size`, the trained model's HR size (its ModelContract).
 
     With `strict`, a bad record ends the check after ingestion: the report then holds only
     what was read and skipped (its ingestion.strict_failure() says why), since statistics

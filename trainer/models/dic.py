@@ -43,16 +43,15 @@ import dataclasses
 
 import keras
 
-from tinyface.data.heatmaps import HeatmapSpec
+from tinyface.data.heatmaps import DIC_DOWNSAMPLING, dic_heatmaps
 from tinyface.data.landmarks import FACE_PARTS_68
 from tinyface.trainer.models import blocks
 from tinyface.trainer.models import layers
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
-# The alignment branch works at HR/4: stride-2 stem conv, then a 2x2 max-pool.
-HEATMAP_DOWNSAMPLING = 4
-# DIC's heatmaps: unnormalised Gaussians, sigma 1 cell, no background channel.
-HEATMAP_SIGMA = 1.0
+# The alignment branch works at HR/4 (stride-2 stem conv, then a 2x2 max-pool): the grid of
+# DIC's heatmaps, unnormalised Gaussians of sigma 1 cell without background channel.
+HEATMAP_DOWNSAMPLING = DIC_DOWNSAMPLING
 # The reference implements x8 only (pixel shuffle x2, then the k8 s4 p2 deconv for x4).
 SUPPORTED_SCALE = 8
 RECONSTRUCTION_KERNEL, RECONSTRUCTION_STRIDE, RECONSTRUCTION_CROP = 8, 4, 2
@@ -108,7 +107,7 @@ SMALL = DicConfig(num_features=8, num_steps=2, num_groups=2, hg_features=16,
 
 def heatmap_spec(config):
     """The heatmaps `build(config)` predicts: HR/4 grid, sigma 1, no background."""
-    return HeatmapSpec(config.hr_size // HEATMAP_DOWNSAMPLING, HEATMAP_SIGMA, False)
+    return dic_heatmaps(config.hr_size)
 
 
 def build(config, name="dic"):

@@ -44,14 +44,13 @@ from typing import Tuple
 
 import keras
 
-from tinyface.data.heatmaps import HeatmapSpec
+from tinyface.data.heatmaps import DIC_DOWNSAMPLING, dic_heatmaps
 from tinyface.trainer.models import blocks as dic_blocks, discriminator
 from tinyface.trainer.models import proguigan_blocks as blocks
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
 # The landmark priors live on an hr/4 grid (32x32 at 128 px), sigma 1, no background: DIC's.
-HEATMAP_DOWNSAMPLING = 4
-HEATMAP_SIGMA = 1.0
+HEATMAP_DOWNSAMPLING = DIC_DOWNSAMPLING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +126,7 @@ SMALL = ProUiganConfig(num_features=16, stage_features=(16, 12, 8), head_blocks=
 
 
 def heatmap_spec(config):
-    return HeatmapSpec(config.hr_size // HEATMAP_DOWNSAMPLING, HEATMAP_SIGMA, False)
+    return dic_heatmaps(config.hr_size)
 
 
 def build(config, name="proguigan"):

@@ -2,8 +2,10 @@
 
 Each architecture module provides a config dataclass with REFERENCE (the paper's
 hyperparameters) and SMALL (tests and the CPU demo) presets, `build(config)` (the network that
-is trained and served, following tinyface.trainer.models.outputs) and `heatmap_spec(config)`.
-Adversarial models (trained as GANs by trainer/training/gan_loop.py) also provide
+is trained and served, following tinyface.trainer.models.outputs) and `heatmap_spec(config)`; from a
+preset's hr_size, scale, num_landmarks and heatmap_spec the registry makes its ModelContract
+(trainer/model_contract.py), the one statement of its sizes and heatmap codec.
+Adversarial models (trained as GANs by trainer/gan_training.py) also provide
 `build_discriminator(config)`, and their config has a `discriminator` field
 (tinyface.trainer.models.discriminator.DiscriminatorConfig); a module may name, as GENERATOR_PRETRAINED_AS, the
 model whose trained weights its network starts from.
@@ -13,6 +15,7 @@ import dataclasses
 from types import ModuleType
 
 from tinyface.trainer.models import dic, dicgan, jasrnet, proguigan
+from tinyface.trainer.models.contract import ModelContract
 
 MODELS = {
     "jasrnet": jasrnet,
@@ -28,7 +31,7 @@ class BuiltModel:
     name: str
     config: object       # the architecture's config dataclass
     network: object      # keras.Model following trainer.model_outputs (a GAN's generator)
-    heatmap_spec: object  # tinyface.data.heatmaps.HeatmapSpec of its heatmap targets
+    contract: ModelContract  # its sizes, scale and heatmap codec
     discriminator: object = None  # keras.Model (trainer.discriminator) of adversarial models
 
 
@@ -62,9 +65,19 @@ def model_config(name, size="small", discriminator_overrides=None, **overrides):
     return config
 
 
+def _contract_of(module, config):
+    return ModelContract(hr_size=config.hr_size, scale=config.scale, heatmaps=module.heatmap_spec(config),
+                         num_landmarks=config.num_landmarks)
+
+
+def model_contract(name, size="small", **overrides) -> ModelContract:
+    """The contract of the `size` preset of model `name` (fields overridden), without building it."""
+    return _contract_of(architecture(name), model_config(name, size, **overrides))
+
+
 def build_model(name, size="small", discriminator_overrides=None, **overrides) -> BuiltModel:
     module = architecture(name)
     config = model_config(name, size, discriminator_overrides, **overrides)
     return BuiltModel(name=name, config=config, network=module.build(config),
-                      heatmap_spec=module.heatmap_spec(config),
+                      contract=_contract_of(module, config),
                       discriminator=module.build_discriminator(config) if is_adversarial(name) else None)

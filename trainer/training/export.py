@@ -17,7 +17,6 @@ import tensorflow as tf
 
 from tinyface import features, signatures
 from tinyface.trainer.models import outputs as model_outputs
-from tinyface.trainer.models.landmark_decoding import decode_landmarks
 
 
 def _checked_lr_images(images, lr_size):
@@ -34,25 +33,26 @@ def _checked_lr_images(images, lr_size):
         return tf.ensure_shape(tf.identity(images), [None, lr_size, lr_size, 3])
 
 
-def _predict(forward, lr_uint8, hr_size, num_landmarks, decode_method):
+def _predict(forward, lr_uint8, contract, decode_method):
     outputs = forward(tf.cast(lr_uint8, tf.float32) / 255.0)
     sr = outputs[model_outputs.SR_STEPS][:, -1]
     heatmaps = tf.cast(outputs[model_outputs.HEATMAP_STEPS][:, -1], tf.float32)
     return {
         signatures.SR_IMAGE_OUTPUT: tf.cast(tf.round(tf.clip_by_value(sr, 0.0, 1.0) * 255.0), tf.uint8),
-        signatures.LANDMARKS_OUTPUT: decode_landmarks(heatmaps, hr_size, num_landmarks, method=decode_method),
+        signatures.LANDMARKS_OUTPUT: contract.decode(heatmaps, method=decode_method),
         signatures.HEATMAPS_OUTPUT: heatmaps,
     }
 
 
-def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, decode_method="refined_argmax",
-                         jit_compile=False):
-    """Writes `network` as a SavedModel with both signatures into `export_dir`.
+def export_serving_model(network, export_dir, contract, decode_method="refined_argmax", jit_compile=False):
+    """Writes `network`, a model of tinyface.trainer.models.contract.ModelContract `contract` (its LR input
+    size, and its heatmap codec that decodes the landmarks), as a SavedModel with both
+    signatures into `export_dir`.
 
     jit_compile: the network's forward pass inside both signatures is XLA-compiled (input
     checks and landmark decoding stay plain TF ops).
     """
-    lr_size = hr_size // scale
+    lr_size = contract.lr_size
     archive = keras.export.ExportArchive()
     archive.track(network)
 
@@ -64,13 +64,13 @@ def export_serving_model(network, export_dir, hr_size, scale, num_landmarks=68, 
 
     def serve_lr_images(lr_images):
         images = _checked_lr_images(lr_images, lr_size)
-        return _predict(forward, images, hr_size, num_landmarks, decode_method)
+        return _predict(forward, images, contract, decode_method)
 
     def serve_tf_examples(examples):
         parsed = tf.io.parse_example(examples, {features.LR_IMAGE: tf.io.FixedLenFeature([], tf.string)})
         images = tf.map_fn(lambda png: tf.io.decode_png(png, channels=3), parsed[features.LR_IMAGE],
                            fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
-        return _predict(forward, _checked_lr_images(images, lr_size), hr_size, num_landmarks, decode_method)
+        return _predict(forward, _checked_lr_images(images, lr_size), contract, decode_method)
 
     archive.add_endpoint(signatures.SERVING_DEFAULT, serve_lr_images,
                          input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.uint8,

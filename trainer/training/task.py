@@ -28,8 +28,8 @@ def train_and_export(config: TrainingConfig, make_dataset, train_steps, serving_
     """Trains config.model for `train_steps` and writes the serving SavedModel, plus the
     network's weights beside it (trainer/models/network_weights.py) for runs that start from them.
 
-    make_dataset(training, batch_size, hr_size, scale, heatmap_spec) -> tf.data of
-    (LR images, targets) batches (tinyface.trainer.training.input_pipeline). Adversarial models (dicgan,
+    make_dataset(training, batch_size, contract) -> tf.data of (LR images, targets) batches
+    (tinyface.trainer.training.input_pipeline) for the model's ModelContract. Adversarial models (dicgan,
     proguigan) train against their discriminator (trainer/gan_loop.py). Returns (network,
     keras History of the steps this process ran).
     """
@@ -45,14 +45,14 @@ def train_and_export(config: TrainingConfig, make_dataset, train_steps, serving_
                 discriminator_overrides=config.discriminator_overrides() if adversarial else None)
             # A resumed run's checkpoint, restored by fit(), takes precedence over these.
             initialise_network(built, config)
-            joint_loss = joint.joint_loss_for(config.model, built.heatmap_spec, built.config.hr_size,
+            contract = built.contract
+            joint_loss = joint.joint_loss_for(config.model, contract.heatmaps, contract.hr_size,
                                                perceptual_weights=config.perceptual_weights,
                                                perceptual_weight=config.feature_weight if adversarial
                                                else joint.PERCEPTUAL_WEIGHT)
             optimizer = loop.build_optimizer(config, train_steps)
-            hr_size, scale = built.config.hr_size, built.config.scale
-            train_data = make_dataset(True, config.batch_size, hr_size, scale, built.heatmap_spec)
-            eval_data = make_dataset(False, config.batch_size, hr_size, scale, built.heatmap_spec)
+            train_data = make_dataset(True, config.batch_size, contract)
+            eval_data = make_dataset(False, config.batch_size, contract)
             fit_args = dict(train_dataset=train_data, train_steps=train_steps, config=config,
                             backup_dir=backup_dir, log_dir=log_dir, eval_dataset=eval_data)
             if adversarial:
@@ -65,7 +65,7 @@ def train_and_export(config: TrainingConfig, make_dataset, train_steps, serving_
     finally:
         # Export and later runs in this process build float32 graphs unless told otherwise.
         keras.mixed_precision.set_global_policy("float32")
-    export.export_serving_model(built.network, serving_model_dir, hr_size, scale)
+    export.export_serving_model(built.network, serving_model_dir, contract)
     weights = network_weights.save_beside_export(built.network, serving_model_dir)
     logging.info("exported %s to %s, weights to %s", config.model, serving_model_dir, weights)
     return built.network, history

@@ -54,20 +54,21 @@ def trained(pair_records, dic_artifact, tmp_path_factory, training_policy):
         # Weights, not outputs: this generator may compute in bf16, the saved DIC in float32.
         start_gap = max(np.abs(a.numpy() - b.numpy()).max()
                         for a, b in zip(built.network.weights, dic_network.weights))
+        contract = built.contract
         model = gan_loop.GanTrainingModel(
-            built.network, built.discriminator, joint.joint_loss_for("dicgan", built.heatmap_spec, 128),
+            built.network, built.discriminator, joint.joint_loss_for("dicgan", contract.heatmaps, contract.hr_size),
             gan_loop.AdversarialSettings.from_training_config(config))
         model.compile(optimizer=loop.build_optimizer(config, STEPS),
                       d_optimizer=loop.build_optimizer(config, STEPS, config.d_learning_rate))
         model.build_training_state()
         before = (_values(built.network.trainable_variables), _values(built.discriminator.trainable_variables))
         pattern = os.path.join(pair_records, "Split-train", "*")
-        batches = input_pipeline.dataset_from_files(pattern, 2, 128, 8, built.heatmap_spec, True, seed=1)
+        batches = input_pipeline.dataset_from_files(pattern, 2, built.contract, True, seed=1)
         logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(STEPS)]
     finally:
         keras.mixed_precision.set_global_policy("float32")
     export_dir = str(tmp_path_factory.mktemp("dicgan-export") / "Format-Serving")
-    export.export_serving_model(built.network, export_dir, 128, 8)
+    export.export_serving_model(built.network, export_dir, built.contract)
     return dict(built=built, start_gap=start_gap, before=before, logs=logs, export_dir=export_dir)
 
 

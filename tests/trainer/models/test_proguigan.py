@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tinyface.data import example_codec
 from tinyface.data.ingestion import face_example
-from tinyface.data.degradation import pairs
+from tinyface.data.degradation.degrade import pairs
 from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.data.ingestion.readers import get_reader
@@ -153,19 +153,20 @@ def trained(occluded_pairs, tmp_path_factory, training_policy):
     try:
         keras.utils.set_random_seed(0)
         built = registry.build_model("proguigan", "small")
+        contract = built.contract
         model = gan_loop.GanTrainingModel(
-            built.network, built.discriminator, joint.joint_loss_for("proguigan", built.heatmap_spec, 128),
+            built.network, built.discriminator, joint.joint_loss_for("proguigan", contract.heatmaps, contract.hr_size),
             gan_loop.AdversarialSettings.from_training_config(config))
         model.compile(optimizer=loop.build_optimizer(config, STEPS),
                       d_optimizer=loop.build_optimizer(config, STEPS, config.d_learning_rate))
         model.build_training_state()
         before = (_values(built.network.trainable_variables), _values(built.discriminator.trainable_variables))
-        batches = input_pipeline.dataset_from_files(occluded_pairs, 2, 128, 8, built.heatmap_spec, True, seed=1)
+        batches = input_pipeline.dataset_from_files(occluded_pairs, 2, built.contract, True, seed=1)
         logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(STEPS)]
     finally:
         keras.mixed_precision.set_global_policy("float32")
     export_dir = str(tmp_path_factory.mktemp("proguigan-export") / "Format-Serving")
-    export.export_serving_model(built.network, export_dir, 128, 8)
+    export.export_serving_model(built.network, export_dir, built.contract)
     return dict(built=built, before=before, logs=logs, export_dir=export_dir)
 
 

@@ -5,8 +5,13 @@ import numpy as np
 import tensorflow as tf
 
 from tinyface import signatures
+from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import export
+from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
+
+# What _tiny_network takes and gives.
+TINY_CONTRACT = ModelContract(hr_size=128, scale=8, heatmaps=DIC_HEATMAPS)
 
 
 def _tiny_network():
@@ -24,7 +29,7 @@ def test_xla_compiled_export_serves_the_same_outputs(tmp_path):
     answers = []
     for jit_compile in (False, True):
         folder = str(tmp_path / f"jit{int(jit_compile)}")
-        export.export_serving_model(network, folder, 128, 8, jit_compile=jit_compile)
+        export.export_serving_model(network, folder, TINY_CONTRACT, jit_compile=jit_compile)
         serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
         answers.append(serve(**{signatures.LR_IMAGES_INPUT: faces}))
     plain, compiled = answers
@@ -45,7 +50,7 @@ def test_the_serving_signature_declares_its_input_shape(tmp_path):
 
     from tinyface import serving_client
 
-    folder = export.export_serving_model(_tiny_network(), str(tmp_path / "model"), 128, 8)
+    folder = export.export_serving_model(_tiny_network(), str(tmp_path / "model"), TINY_CONTRACT)
     _, inputs = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT].structured_input_signature
     assert inputs[signatures.LR_IMAGES_INPUT].shape.as_list() == [None, 16, 16, 3]
     # What TF Serving's model metadata reports: a client reads both sizes, it probes nothing.

@@ -10,6 +10,10 @@ from tfx.types import standard_artifacts
 from tinyface import features
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import input_pipeline
+from tinyface.trainer.models.contract import ModelContract
+
+# The pair_records fixture's pairs are x8 of 128 px faces; DIC's heatmaps.
+CONTRACT = ModelContract(hr_size=128, scale=8, heatmaps=DIC_HEATMAPS)
 
 
 @pytest.fixture
@@ -35,36 +39,75 @@ def _check_batch(lr, targets, batch_size):
 def test_batches_from_files(pair_files):
     root, _ = pair_files
     dataset = input_pipeline.dataset_from_files(
-        os.path.join(root, "Split-train", "*"), 4, 128, 8, DIC_HEATMAPS, training=False)
+        os.path.join(root, "Split-train", "*"), 4, CONTRACT, training=False)
     batches = list(dataset)
     assert sum(int(lr.shape[0]) for lr, _ in batches) == 24
     _check_batch(*batches[0], batch_size=4)
 
 
-def test_batches_through_tfx_data_accessor_match_the_files(pair_files):
-    root, _ = pair_files
+def _data_accessor(root):
     artifact = standard_artifacts.Examples()
     artifact.uri = str(root)
     artifact.split_names = '["train"]'
     examples_utils.set_payload_format(artifact, examples_utils.get_payload_format(artifact))
-    accessor = DataAccessor(
+    return DataAccessor(
         tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact([artifact], []),
         record_batch_factory=None, data_view_decode_fn=None)
+
+
+def test_batches_through_tfx_data_accessor_match_the_files(pair_files):
+    root, _ = pair_files
     dataset = input_pipeline.dataset_from_accessor(
-        accessor, [os.path.join(root, "Split-train", "*")], 4, 128, 8, DIC_HEATMAPS, training=False)
+        _data_accessor(root), [os.path.join(root, "Split-train", "*")], 4, CONTRACT, training=False)
     lr, targets = next(iter(dataset))
     _check_batch(lr, targets, batch_size=4)
     from_files = next(iter(input_pipeline.dataset_from_files(
-        os.path.join(root, "Split-train", "*"), 4, 128, 8, DIC_HEATMAPS, training=False)))
+        os.path.join(root, "Split-train", "*"), 4, CONTRACT, training=False)))
     np.testing.assert_array_equal(lr.numpy(), from_files[0].numpy())
 
 
-def test_training_batches_repeat_and_pairs_of_other_scales_are_dropped(pair_files):
+def test_training_batches_repeat(pair_files):
     root, _ = pair_files
     dataset = input_pipeline.dataset_from_files(
-        os.path.join(root, "Split-train", "*"), 5, 128, 8, DIC_HEATMAPS, training=True, seed=1)
+        os.path.join(root, "Split-train", "*"), 5, CONTRACT, training=True, seed=1)
     assert len(list(dataset.take(8))) == 8   # 40 examples from 24: repeated
-    none_at_x4 = input_pipeline.dataset_from_files(
-        os.path.join(root, "Split-train", "*"), 4, 128, 4, DIC_HEATMAPS, training=False)
-    assert list(none_at_x4) == []
     assert features.SCALE in input_pipeline.feature_spec()
+
+
+def _records_of_scales(path, scales):
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for scale in scales:
+            example = tf.train.Example()
+            example.features.feature[features.SCALE].int64_list.value.append(scale)
+            writer.write(example.SerializeToString())
+
+
+def test_the_check_finds_the_models_scale_among_others_and_names_what_it_found(tmp_path):
+    # 601 pairs: the one x8 pair is in the third batch the check reads.
+    _records_of_scales(str(tmp_path / "mixed.gz"), [4, 2] * 300 + [8])
+    input_pipeline.dataset_from_files(str(tmp_path / "mixed.gz"), 4, CONTRACT, training=True)
+    _records_of_scales(str(tmp_path / "no_x8.gz"), [4, 2] * 300)
+    with pytest.raises(ValueError, match=r"no pair of scale x8, the model's \(the pairs have: x2, x4\)"):
+        input_pipeline.dataset_from_files(str(tmp_path / "no_x8.gz"), 4, CONTRACT, training=True)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_wrong_scale_fails_fast_instead_of_filtering_a_repeated_dataset_forever(pair_files, training):
+    # The pairs are x8 only: a x4 model would filter the repeated training data forever.
+    root, _ = pair_files
+    pattern = os.path.join(root, "Split-train", "*")
+    x4 = ModelContract(hr_size=128, scale=4, heatmaps=DIC_HEATMAPS)
+    with pytest.raises(ValueError) as caught:
+        input_pipeline.dataset_from_files(pattern, 4, x4, training=training, seed=1)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message == (f"{pattern}: no pair of scale x4, the model's (the pairs have: x8); "
+                       "pairs.degradation.scales must include 4")
+
+
+def test_a_wrong_scale_fails_fast_through_the_tfx_data_accessor_too(pair_files):
+    root, _ = pair_files
+    x4 = ModelContract(hr_size=128, scale=4, heatmaps=DIC_HEATMAPS)
+    with pytest.raises(ValueError, match=r"no pair of scale x4, the model's \(the pairs have: x8\)"):
+        input_pipeline.dataset_from_accessor(
+            _data_accessor(root), [os.path.join(root, "Split-train", "*")], 4, x4, training=True, seed=1)

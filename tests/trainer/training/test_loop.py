@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tinyface import signatures
 from tinyface.trainer.training import input_pipeline, task
-from tinyface.trainer.models import outputs as model_outputs
+from tinyface.trainer.models import outputs as model_outputs, registry
 from tinyface.trainer.models.landmark_decoding import decode_landmarks
 from tinyface.trainer.training.training_config import paper_config
 
@@ -25,18 +25,13 @@ def trained(request, pair_records, tmp_path_factory):
                           learning_rate=FAST[model], lr_milestones=())
     pattern = os.path.join(pair_records, "Split-train", "*")
 
-    def make_dataset(training, batch_size, hr_size, scale, spec):
-        return input_pipeline.dataset_from_files(pattern, batch_size, hr_size, scale, spec, training, seed=1)
+    def make_dataset(training, batch_size, contract):
+        return input_pipeline.dataset_from_files(pattern, batch_size, contract, training, seed=1)
 
     network, history = task.train_and_export(config, make_dataset, 15, str(out / "export"), str(out / "logs"),
                                              str(out / "backup"))
-    eval_batch = next(iter(make_dataset(False, 4, 128, 8, _spec_of(network))))
+    eval_batch = next(iter(make_dataset(False, 4, registry.model_contract(model))))
     return model, network, history, str(out / "export"), eval_batch
-
-
-def _spec_of(network):
-    from tinyface.trainer.models import dic, jasrnet
-    return jasrnet.heatmap_spec(jasrnet.SMALL) if network.name.startswith("jasrnet") else dic.heatmap_spec(dic.SMALL)
 
 
 def test_loss_falls(trained):

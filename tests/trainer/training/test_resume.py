@@ -24,7 +24,7 @@ from tinyface.trainer.training.training_config import TrainingConfig
 import json
 config = TrainingConfig.from_dict(json.loads(sys.argv[1]))
 pattern, out = sys.argv[2], sys.argv[3]
-make = lambda training, b, hr, s, spec: input_pipeline.dataset_from_files(pattern, b, hr, s, spec, training, seed=1)
+make = lambda training, b, contract: input_pipeline.dataset_from_files(pattern, b, contract, training, seed=1)
 task.train_and_export(config, make, int(sys.argv[4]), out + "/export", out + "/logs", out + "/backup")
 """
 
@@ -56,8 +56,8 @@ def test_killed_training_resumes_from_its_last_checkpoint(pair_records, tmp_path
     assert 2 <= killed_at < STEPS // INTERVAL
     assert not (tmp_path / "export").exists()  # the killed run exported nothing
 
-    def make(training, batch, hr, scale, spec):
-        return input_pipeline.dataset_from_files(pattern, batch, hr, scale, spec, training, seed=1)
+    def make(training, batch, contract):
+        return input_pipeline.dataset_from_files(pattern, batch, contract, training, seed=1)
 
     _, history = task.train_and_export(CONFIG, make, STEPS, str(tmp_path / "export"), str(tmp_path / "logs"),
                                        str(tmp_path / "backup"))

@@ -9,6 +9,7 @@ optionally the rendered heatmaps and the raw HR pixels (TFMA labels).
 import dataclasses
 import hashlib
 import io
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -26,7 +27,9 @@ class PairConfig:
     degradation: DegradationConfig = DegradationConfig()
     seed: int = 0                                        # global seed of the run
     materialize_heatmaps: bool = False                   # write HEATMAPS (else the trainer renders them)
-    heatmap_spec: heatmaps.HeatmapSpec = heatmaps.DIC_HEATMAPS
+    # The heatmaps written: the trained model's (its ModelContract). None until the run's config
+    # fills it in from the model (pipeline/run_config.py), which refuses any other spec.
+    heatmap_spec: Optional[heatmaps.HeatmapSpec] = None
     hr_pixels_label: bool = False                        # write HR_PIXELS for TFMA label access
 
 
@@ -82,6 +85,8 @@ def make_pairs(face, config):
     # The same for every scale: computed once per face.
     extra = {}
     if config.materialize_heatmaps and landmarks68 is not None:
+        if config.heatmap_spec is None:
+            raise ValueError("materialize_heatmaps needs a heatmap_spec: the trained model's heatmaps")
         rendered = heatmaps.render_heatmaps(landmarks68, height, config.heatmap_spec)
         extra[features.HEATMAPS] = rendered.numpy().astype(np.float32).ravel()
     if config.hr_pixels_label:

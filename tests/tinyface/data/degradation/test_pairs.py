@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from tinyface import features
-from tinyface.data.degradation import degrade, pairs
+from tinyface.data.degradation.degrade import degrade, pairs
 from tinyface.data import example_codec, heatmaps
 from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.degradation.pairs import PairConfig, make_pairs
@@ -87,6 +87,12 @@ def test_heatmaps_materialized_with_the_shared_renderer():
     np.testing.assert_allclose(flat.reshape(16, 16, 69), expected)
 
 
+def test_heatmaps_are_not_materialized_without_the_models_spec():
+    face, _ = _face()
+    with pytest.raises(ValueError, match="materialize_heatmaps needs a heatmap_spec"):
+        make_pairs(face, PairConfig(materialize_heatmaps=True))
+
+
 def test_no_heatmaps_without_landmarks():
     face, _ = _face(with_landmarks=False)
     out = make_pairs(face, PairConfig(materialize_heatmaps=True, hr_pixels_label=True))
@@ -112,7 +118,7 @@ def test_hr_pixels_label_holds_the_clean_hr():
 
 def test_pair_encodes_and_parses_back():
     face, hr = _face()
-    config = PairConfig(NOISY, materialize_heatmaps=True, hr_pixels_label=True)
+    config = PairConfig(NOISY, materialize_heatmaps=True, heatmap_spec=heatmaps.DIC_HEATMAPS, hr_pixels_label=True)
     serialized = example_codec.to_example(make_pairs(face, config)[1]).SerializeToString()
     spec = {
         features.LR_IMAGE: tf.io.FixedLenFeature([], tf.string),
