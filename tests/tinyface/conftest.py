@@ -1,8 +1,8 @@
 """Fixtures shared by the evaluation and reporting tests: eval pair records and one TFMA run.
 
-The pairs are PairGen's core on synthetic faces, the same recipe as tests/trainer/conftest.py's
-pair_records (repeated rather than imported across test folders). The TFMA run is made once per
-session because it is the slowest fixture of both folders (a Beam pipeline around the model).
+The pairs are the trainer tests' pair_records (PairGen's core on synthetic faces, tests/conftest.py),
+read as one file. The TFMA run is made once per session because it is the slowest fixture of
+both folders (a Beam pipeline around the model).
 """
 
 import pytest
@@ -14,21 +14,9 @@ EVAL_SLICE_FEATURE = features.POSE_BUCKET
 
 
 @pytest.fixture(scope="session")
-def eval_pair_records(tmp_path_factory, synthetic_faces):
-    """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces."""
-    # Imported here, not at the top: TensorFlow would load for every test under tests/tinyface.
-    import tensorflow as tf
-
-    from tinyface.data import example_codec, face_example, pairs
-    from tinyface.data.readers import get_reader
-
-    path = tmp_path_factory.mktemp("eval-pairs") / "pairs.gz"
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for annotation in get_reader("300w").parse_root(synthetic_faces(count=24, seed=5)):
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, pairs.PairConfig()):
-                writer.write(example_codec.to_example(pair).SerializeToString())
-    return str(path)
+def eval_pair_records(pair_records):
+    """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces (tests/conftest.py's pair_records)."""
+    return str(pair_records / "Split-train" / "data.gz")
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface.data import example_codec, face_example, pairs
+from tinyface.data import pairs
 from tinyface.data.degradation import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
-from tinyface.data.readers import get_reader
 from trainer import export, gan_training, input_pipeline, losses, model_registry, proguigan, training
 from trainer.model_outputs import HEATMAP_STEPS, SR_STEPS
 from trainer.training_config import paper_config
@@ -126,16 +125,12 @@ def test_config_rejects_unsupported_options(bad):
 
 
 @pytest.fixture(scope="module")
-def occluded_pairs(tmp_path_factory, synthetic_faces):
+def occluded_pairs(tmp_path_factory, synthetic_faces, write_pair_records):
     """Pairs of 8 synthetic faces, every thumbnail occluded (rectangles, hands, sunglasses)."""
     path = str(tmp_path_factory.mktemp("occluded-pairs") / "pairs.gz")
     config = pairs.PairConfig(degradation=DegradationConfig(occlusion_probability=1.0))
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for annotation in get_reader("300w").parse_root(synthetic_faces(count=8, seed=11)):
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, config):
-                assert pair["occluded"] == 1
-                writer.write(example_codec.to_example(pair).SerializeToString())
+    for pair in write_pair_records(path, synthetic_faces(count=8, seed=11), config):
+        assert pair["occluded"] == 1
     return path
 
 
