@@ -1,9 +1,54 @@
-"""Trainer fixtures: the check that an exported model answers like its Keras network.
+"""Trainer fixtures: random input images, snapshots of variables, a few adversarial training
+steps, and the check that an exported model answers like its Keras network.
 (The pair examples they train on, pair_records, are in tests/conftest.py.)"""
 
 import numpy as np
 import pytest
 import tensorflow as tf
+
+
+@pytest.fixture(scope="session")
+def random_images():
+    """make(batch=2, size=16, seed=0): float32 images (batch, size, size, 3) of uniform noise in
+    [0, 1); the default size is the networks' LR input."""
+    def make(batch=2, size=16, seed=0):
+        return np.random.default_rng(seed).random((batch, size, size, 3), dtype=np.float32)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def variable_values():
+    """values(variables): copies of their values now, to compare with after training."""
+    def values(variables):
+        return [v.numpy().copy() for v in variables]
+
+    return values
+
+
+@pytest.fixture(scope="session")
+def adversarial_steps(variable_values):
+    """run(built, config, file_pattern, steps) -> (before, logs): `steps` eager train steps of
+    built's generator against its discriminator (config's losses and optimisers) on batches of 2
+    x8 pairs from the GZIP files matching file_pattern. `before` holds (generator, discriminator)
+    trainable values before the first step; `logs` the float logs of each step. Runs in the
+    global dtype policy the caller set."""
+    from trainer import gan_training, input_pipeline, losses, training
+
+    def run(built, config, file_pattern, steps):
+        model = gan_training.GanTrainingModel(
+            built.network, built.discriminator, losses.joint_loss_for(config.model, built.heatmap_spec, 128),
+            gan_training.AdversarialSettings.from_training_config(config))
+        model.compile(optimizer=training.build_optimizer(config, steps),
+                      d_optimizer=training.build_optimizer(config, steps, config.d_learning_rate))
+        model.build_training_state()
+        before = (variable_values(built.network.trainable_variables),
+                  variable_values(built.discriminator.trainable_variables))
+        batches = input_pipeline.dataset_from_files(file_pattern, 2, 128, 8, built.heatmap_spec, True, seed=1)
+        logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(steps)]
+        return before, logs
+
+    return run
 
 
 @pytest.fixture(scope="session")
