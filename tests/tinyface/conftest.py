@@ -1,4 +1,5 @@
-"""Fixtures shared by the evaluation and reporting tests: eval pair records and one TFMA run.
+"""Fixtures shared by the tinyface tests: eval pair records, the exported model loaded for
+prediction, and one TFMA run.
 
 The pairs are the trainer tests' pair_records (PairGen's core on synthetic faces, tests/conftest.py),
 read as one file. The TFMA run is made once per session because it is the slowest fixture of
@@ -17,6 +18,14 @@ EVAL_SLICE_FEATURE = features.POSE_BUCKET
 def eval_pair_records(pair_records):
     """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces (tests/conftest.py's pair_records)."""
     return str(pair_records / "Split-train" / "data.gz")
+
+
+@pytest.fixture(scope="session")
+def loaded_model(exported_model):
+    """exported_model loaded for prediction (tinyface.prediction.load_model), once per session."""
+    from tinyface import prediction
+
+    return prediction.load_model(exported_model)
 
 
 @pytest.fixture(scope="session")
