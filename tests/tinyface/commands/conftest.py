@@ -1,5 +1,11 @@
-"""Fixtures shared by the command tests."""
+"""Fixtures shared by the command tests: models that are not a SavedModel, and a local JSON HTTP
+server for the fakes of the services the commands talk to (the KFP API, TF Serving's REST API)."""
 
+import contextlib
+import http.server
+import json
+import threading
+import urllib.parse
 import zipfile
 
 import pytest
@@ -34,3 +40,44 @@ def not_a_saved_model(request, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
     return make(folder), problem
+
+
+class _JsonRequestHandler(http.server.BaseHTTPRequestHandler):
+    """Hands each request to the server's app as a dict and writes the app's answer as JSON."""
+
+    def log_message(self, *args):   # keep the test output clean
+        pass
+
+    def _handle(self):
+        url = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        request = {"method": self.command, "path": url.path, "query": urllib.parse.parse_qs(url.query),
+                   "content_type": self.headers.get("Content-Type", ""), "body": self.rfile.read(length)}
+        body, status = self.server.app(request)
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _handle
+
+
+@pytest.fixture(scope="session")
+def json_http_server():
+    """serve(app): a context manager serving HTTP on 127.0.0.1 (a free port) in a thread, and
+    giving its URL. Each request goes to app(request) -> (body, status), the body answered as
+    JSON; request = {method, path, query (parse_qs), content_type, body (bytes)}."""
+    @contextlib.contextmanager
+    def serve(app):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _JsonRequestHandler)
+        server.app = app
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    return serve
