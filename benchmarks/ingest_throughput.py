@@ -47,7 +47,7 @@ from tinyface.beam.ingest import ReadFaces
 from tinyface.beam.pairs import MakePairs
 from tinyface.data import example_codec
 from tinyface.data.ingestion import face_example
-from tinyface.data.degradation.degrade import pairs
+from tinyface.data.degradation import pairs
 from tinyface.data.synthesis import synth_cache
 from tinyface.data.errors import BadInput
 from tinyface.data.ingestion.readers import base, get_reader

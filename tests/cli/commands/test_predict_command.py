@@ -1,7 +1,6 @@
 """`tinyface predict`: flags reach the prediction library, one line per image is printed, and
 an unreadable image is a one-line error naming it."""
 
-import argparse
 import json
 import os
 import shutil
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyface.cli import main as cli
+from tinyface.cli.main import main as cli
 from tinyface.cli.commands import predict as predict_command
 from tinyface.data.errors import BadInput
 
@@ -18,9 +17,7 @@ PHOTO = os.path.join(os.path.dirname(__file__), "..", "..", "data", "real_faces"
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="tinyface")
-    predict_command.register(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["predict"] + argv)
+    return cli.build_parser().parse_args(["predict"] + argv)
 
 
 def test_predicts_a_real_photo(exported_model, tmp_path, capsys):
@@ -78,30 +75,8 @@ def test_flags(capsys):
     capsys.readouterr()
 
 
-def _keras_file(folder):
-    import zipfile
-
-    path = folder / "model.keras"
-    with zipfile.ZipFile(path, "w") as archive:  # a .keras file is a zip of config and weights
-        archive.writestr("config.json", "{}")
-    return path
-
-
-def _text_files(folder):
-    for name in ("notes.txt", "README.md"):
-        (folder / name).write_text("not a model")
-    return folder
-
-
-@pytest.mark.parametrize("make, problem", [
-    (lambda folder: folder, "no SavedModel: expected saved_model.pb here"),
-    (_text_files, "no SavedModel: expected saved_model.pb here"),
-    (_keras_file, "is a file (a Keras .keras archive), not a SavedModel folder"),
-], ids=["empty folder", "folder of text files", "keras file"])
-def test_a_model_that_is_something_else_is_a_one_line_error(make, problem, tmp_path, capsys):
-    folder = tmp_path / "model"
-    folder.mkdir()
-    model = make(folder)
+def test_a_model_that_is_something_else_is_a_one_line_error(not_a_saved_model, tmp_path, capsys):
+    model, problem = not_a_saved_model
     assert cli.main(["predict", "--model", str(model), "--out", str(tmp_path / "out"), PHOTO]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"tinyface predict: error: {model}: {problem}")

@@ -6,11 +6,8 @@ the serving signature), then through two small servers that speak TF Serving's R
 APIs, so the whole command runs over a socket. The answers must match `tinyface predict --model`.
 """
 
-import http.server
 import json
 import os
-import threading
-import urllib.parse
 from concurrent import futures
 
 import grpc
@@ -22,7 +19,7 @@ from PIL import Image
 from tensorflow.python.saved_model import loader_impl
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
-from tinyface.cli import main as cli
+from tinyface.cli.main import main as cli
 from tinyface import prediction, serving_client, signatures
 from tinyface.data.errors import BadInput
 
@@ -86,55 +83,37 @@ def test_the_grpc_predict_request_answers_through_the_serving_signature(served):
 
 # ---- TF Serving's two APIs over a socket, answered by the SavedModel.
 
-class RestServer(http.server.ThreadingHTTPServer):
-    """/v1/models/NAME[/versions/N](/metadata|:predict), TF Serving's REST conventions."""
+class RestApi:
+    """/v1/models/NAME[/versions/N](/metadata|:predict), TF Serving's REST conventions, as an app
+    of json_http_server."""
 
     def __init__(self, model):
-        super().__init__(("127.0.0.1", 0), _RestHandler)
         self.model = model
 
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+    def __call__(self, request):
+        if request["method"] == "GET" and self._model_path(request, "/metadata"):
+            return self._metadata(), 200
+        if request["method"] == "POST" and self._model_path(request, ":predict"):
+            return self._predict(json.loads(request["body"]))
+        return {"error": "Servable not found"}, 404
 
-
-class _RestHandler(http.server.BaseHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
-
-    def _answer(self, body, status=200):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _model_path(self, suffix):
-        path = urllib.parse.urlsplit(self.path).path
+    def _model_path(self, request, suffix):
         for version in (None, VERSION):
-            if path == serving_client.rest_model_path(MODEL_NAME, version) + suffix:
+            if request["path"] == serving_client.rest_model_path(MODEL_NAME, version) + suffix:
                 return True
         return False
 
-    def do_GET(self):
-        if not self._model_path("/metadata"):
-            return self._answer({"error": "Servable not found"}, 404)
-        signature_defs = json_format.MessageToDict(self.server.model.signature_def_map, preserving_proto_field_name=True)
-        self._answer({"model_spec": {"name": MODEL_NAME, "signature_name": "", "version": str(VERSION)},
-                      "metadata": {"signature_def": signature_defs}})
+    def _metadata(self):
+        signature_defs = json_format.MessageToDict(self.model.signature_def_map, preserving_proto_field_name=True)
+        return {"model_spec": {"name": MODEL_NAME, "signature_name": "", "version": str(VERSION)},
+                "metadata": {"signature_def": signature_defs}}
 
-    def do_POST(self):
-        if not self._model_path(":predict"):
-            return self._answer({"error": "Servable not found"}, 404)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def _predict(self, body):
         try:
-            outputs = self.server.model.run(body["signature_name"],
-                                            {k: np.array(v) for k, v in body["inputs"].items()})
+            outputs = self.model.run(body["signature_name"], {k: np.array(v) for k, v in body["inputs"].items()})
         except tf.errors.InvalidArgumentError as error:
-            return self._answer({"error": error.message}, 400)
-        self._answer({"outputs": {name: value.tolist() for name, value in outputs.items()}})
+            return {"error": error.message}, 400
+        return {"outputs": {name: value.tolist() for name, value in outputs.items()}}, 200
 
 
 class GrpcServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
@@ -164,12 +143,9 @@ class GrpcServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 
 @pytest.fixture(scope="module")
-def rest_server(served):
-    server = RestServer(served)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def rest_url(served, json_http_server):
+    with json_http_server(RestApi(served)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -190,9 +166,9 @@ def local_prediction(exported_model, tmp_path_factory):
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
-def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest_server, grpc_url, local_prediction,
+def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest_url, grpc_url, local_prediction,
                                                                   tmp_path, capsys, command_stdout):
-    url = rest_server.url if protocol == "rest" else grpc_url
+    url = rest_url if protocol == "rest" else grpc_url
     out = tmp_path / "out"
     capsys.readouterr()
     assert cli.main(["predict", "--server", url, "--out", str(out), PHOTO]) == 0
@@ -207,8 +183,8 @@ def test_predict_over_a_server_writes_what_the_local_model_writes(protocol, rest
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
-def test_what_the_server_rejects_is_a_one_line_error(protocol, rest_server, grpc_url):
-    url = rest_server.url if protocol == "rest" else grpc_url
+def test_what_the_server_rejects_is_a_one_line_error(protocol, rest_url, grpc_url):
+    url = rest_url if protocol == "rest" else grpc_url
     model = serving_client.RemoteModel(url, MODEL_NAME, version=VERSION)
     with pytest.raises(BadInput) as raised:
         model.predict_batch(np.zeros((1, 8, 8, 3), np.uint8))
@@ -217,10 +193,10 @@ def test_what_the_server_rejects_is_a_one_line_error(protocol, rest_server, grpc
         "TF Serving rejected the images: assertion failed: [lr_images must be uint8 images of shape (N, 16, 16, 3)")
 
 
-def test_server_errors_name_the_server(rest_server, tmp_path, capsys):
+def test_server_errors_name_the_server(rest_url, tmp_path, capsys):
     out = str(tmp_path / "out")
     cases = [
-        (["--server", rest_server.url, "--model-name", "other"], f"{rest_server.url}: TF Serving answered 404: Servable not found"),
+        (["--server", rest_url, "--model-name", "other"], f"{rest_url}: TF Serving answered 404: Servable not found"),
         (["--server", "http://127.0.0.1:9"], "http://127.0.0.1:9: cannot reach TF Serving"),
         (["--server", "localhost:8500"], "must start with http://, https:// (REST, port 8501) or grpc://"),
         (["--model", "m", "--timeout", "5"], "--model-name, --model-version and --timeout go with --server"),

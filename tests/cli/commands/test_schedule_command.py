@@ -3,10 +3,7 @@ KFP API server, uploads the compiled pipeline and creates the recurring run; the
 every request, and the test reads what KFP would have received."""
 
 import email.parser
-import http.server
 import json
-import threading
-import urllib.parse
 
 import pytest
 import yaml
@@ -16,116 +13,89 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tinyface.kubeflow import parameters as names
 from tinyface.kubeflow import schedule as kubeflow_schedule
 from tinyface.pipeline import configs
-from tinyface.cli import main as cli
+from tinyface.cli.main import main as cli
 
 ROOT = "gs://tinyface-test-bucket/tinyface"
 IMAGE = "registry.example.com/ml/tinyface-pipeline:7"
 
 
-class FakeKfp(http.server.ThreadingHTTPServer):
-    """The v2beta1 endpoints kfp.Client uses to upload a pipeline and schedule it. Minimal valid
-    answers; an upload creates the pipeline, so a second schedule finds it and adds a version."""
+class FakeKfp:
+    """The v2beta1 endpoints kfp.Client uses to upload a pipeline and schedule it, as an app of
+    json_http_server. Minimal valid answers; an upload creates the pipeline, so a second schedule
+    finds it and adds a version. Records every request."""
 
     def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.url = None
         self.requests = []
         self.pipelines = {}          # display name -> id
         self.versions = 0
         self.refuse_schedules = None  # an error message: answer recurring-run requests with 400
         self.recurring_runs = {}      # id -> body, as created (and not deleted)
 
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
     def recorded(self, method, path):
         return [r for r in self.requests if r["method"] == method and r["path"] == path]
 
+    def __call__(self, request):
+        self.requests.append(request)
+        return {"GET": self._get, "POST": self._post, "DELETE": self._delete}[request["method"]](request)
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-
-    def log_message(self, *args):   # keep the test output clean
-        pass
-
-    def _answer(self, body, status=200):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _record(self):
-        url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        request = {"method": self.command, "path": url.path, "query": urllib.parse.parse_qs(url.query),
-                   "content_type": self.headers.get("Content-Type", ""), "body": self.rfile.read(length)}
-        self.server.requests.append(request)
-        return request
-
-    def do_GET(self):
-        request, server = self._record(), self.server
+    def _get(self, request):
         if request["path"] == "/apis/v2beta1/healthz":
-            return self._answer({"multi_user": False})
+            return {"multi_user": False}, 200
         if request["path"] == "/apis/v2beta1/pipelines":
             (predicate,) = json.loads(request["query"]["filter"][0])["predicates"]
             wanted = predicate["stringValue"]
-            found = [{"pipeline_id": pid, "display_name": name} for name, pid in server.pipelines.items()
+            found = [{"pipeline_id": pid, "display_name": name} for name, pid in self.pipelines.items()
                      if name == wanted]
-            return self._answer({"pipelines": found, "total_size": len(found)} if found else {})
+            return ({"pipelines": found, "total_size": len(found)} if found else {}), 200
         if request["path"].endswith("/versions"):
-            return self._answer({"pipeline_versions": [{"pipeline_version_id": f"version-{server.versions}"}],
-                                 "total_size": 1})
+            return {"pipeline_versions": [{"pipeline_version_id": f"version-{self.versions}"}], "total_size": 1}, 200
         if request["path"] == "/apis/v2beta1/experiments":
-            return self._answer({})
+            return {}, 200
         if request["path"] == "/apis/v2beta1/recurringruns":
             (predicate,) = json.loads(request["query"]["filter"][0])["predicates"]
             found = [{"recurring_run_id": rid, "display_name": body["display_name"]}
-                     for rid, body in server.recurring_runs.items()
+                     for rid, body in self.recurring_runs.items()
                      if body["display_name"] == predicate["stringValue"]
                      and body["experiment_id"] == request["query"]["experiment_id"][0]]
-            return self._answer({"recurringRuns": found, "total_size": len(found)} if found else {})
-        return self._answer({"error": "not found"}, 404)
+            return ({"recurringRuns": found, "total_size": len(found)} if found else {}), 200
+        return {"error": "not found"}, 404
 
-    def do_DELETE(self):
-        request, server = self._record(), self.server
+    def _delete(self, request):
         recurring_run_id = request["path"].rsplit("/", 1)[-1]
-        if request["path"].startswith("/apis/v2beta1/recurringruns/") and recurring_run_id in server.recurring_runs:
-            del server.recurring_runs[recurring_run_id]
-            return self._answer({})
-        return self._answer({"error": "not found"}, 404)
+        if request["path"].startswith("/apis/v2beta1/recurringruns/") and recurring_run_id in self.recurring_runs:
+            del self.recurring_runs[recurring_run_id]
+            return {}, 200
+        return {"error": "not found"}, 404
 
-    def do_POST(self):
-        request, server = self._record(), self.server
+    def _post(self, request):
         if request["path"] == "/apis/v2beta1/pipelines/upload":
             name = request["query"]["name"][0]
-            server.pipelines[name] = "pipeline-1"
-            server.versions += 1
-            return self._answer({"pipeline_id": "pipeline-1", "display_name": name})
+            self.pipelines[name] = "pipeline-1"
+            self.versions += 1
+            return {"pipeline_id": "pipeline-1", "display_name": name}, 200
         if request["path"] == "/apis/v2beta1/pipelines/upload_version":
-            server.versions += 1
-            return self._answer({"pipeline_id": request["query"]["pipelineid"][0],
-                                 "pipeline_version_id": f"version-{server.versions}"})
+            self.versions += 1
+            return {"pipeline_id": request["query"]["pipelineid"][0],
+                    "pipeline_version_id": f"version-{self.versions}"}, 200
         if request["path"] == "/apis/v2beta1/experiments":
             body = json.loads(request["body"])
-            return self._answer({"experiment_id": "experiment-1", "display_name": body["display_name"]})
-        if request["path"] == "/apis/v2beta1/recurringruns" and server.refuse_schedules:
-            return self._answer({"error": server.refuse_schedules, "code": 3}, 400)
+            return {"experiment_id": "experiment-1", "display_name": body["display_name"]}, 200
+        if request["path"] == "/apis/v2beta1/recurringruns" and self.refuse_schedules:
+            return {"error": self.refuse_schedules, "code": 3}, 400
         if request["path"] == "/apis/v2beta1/recurringruns":
-            recurring_run_id = f"recurring-{len(server.recorded('POST', request['path']))}"
-            server.recurring_runs[recurring_run_id] = json.loads(request["body"])
-            return self._answer({"recurring_run_id": recurring_run_id, **json.loads(request["body"])})
-        return self._answer({"error": "not found"}, 404)
+            recurring_run_id = f"recurring-{len(self.recorded('POST', request['path']))}"
+            self.recurring_runs[recurring_run_id] = json.loads(request["body"])
+            return {"recurring_run_id": recurring_run_id, **json.loads(request["body"])}, 200
+        return {"error": "not found"}, 404
 
 
 @pytest.fixture
-def kfp_server():
-    server = FakeKfp()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def kfp_server(json_http_server):
+    kfp = FakeKfp()
+    with json_http_server(kfp) as url:
+        kfp.url = url
+        yield kfp
 
 
 def _uploaded_spec(request):

@@ -1,19 +1,17 @@
 """`tinyface synth`: flags reach SynthOptions, and the command writes N image/.pts pairs."""
 
-import argparse
 import os
 
 import numpy as np
 import pytest
 
+from tinyface.cli.main import main as cli
 from tinyface.cli.commands import synth as synth_command
 from tinyface.data.synthesis import synth
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="tinyface")
-    synth_command.register(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["synth"] + argv)
+    return cli.build_parser().parse_args(["synth"] + argv)
 
 
 def test_writes_count_image_and_pts_pairs(tmp_path, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface import features, metrics, prediction, signatures
+from tinyface import features, metrics, signatures
 from tinyface.data import example_codec
 from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.degradation.pairs import decode_png_rgb
@@ -17,18 +17,13 @@ COUNT = 6
 
 
 @pytest.fixture(scope="module")
-def model(exported_model):
-    return prediction.load_model(exported_model)
-
-
-@pytest.fixture(scope="module")
 def records(eval_pair_records):
     return [record.numpy() for record in tf.data.TFRecordDataset(eval_pair_records, compression_type="GZIP")]
 
 
 @pytest.fixture(scope="module")
-def samples(model, eval_pair_records):
-    return eval_samples.eval_samples(model, eval_samples.read_pairs([eval_pair_records], COUNT))
+def samples(loaded_model, eval_pair_records):
+    return eval_samples.eval_samples(loaded_model, eval_samples.read_pairs([eval_pair_records], COUNT))
 
 
 def test_read_pairs_takes_the_first_pairs_of_the_scale_asked_for(eval_pair_records, records):
@@ -78,17 +73,18 @@ def test_scores_are_tinyface_metrics_of_each_face(samples):
     assert np.isfinite(scores.nme).all()
 
 
-def test_a_face_without_68_point_truth_has_no_landmarks_and_no_nme(model, eval_pair_records):
+def test_a_face_without_68_point_truth_has_no_landmarks_and_no_nme(loaded_model, eval_pair_records):
     pair = eval_samples.read_pairs([eval_pair_records], 1)[0]
     pair[features.HAS_LANDMARKS_68] = [0]      # as PairGen writes a five-point face
-    only = eval_samples.eval_samples(model, [pair])
+    only = eval_samples.eval_samples(loaded_model, [pair])
     assert np.isnan(only.true_landmarks).all()
     assert np.isnan(eval_samples.sample_scores(only).nme).all()
 
 
-def test_per_face_figures_average_to_the_evaluators_overall_slice(model, eval_pair_records, records,
-                                                                 tfma_eval_output):
-    everything = eval_samples.eval_samples(model, eval_samples.read_pairs([eval_pair_records], len(records)))
+def test_per_face_figures_average_to_the_evaluators_overall_slice(loaded_model, eval_pair_records, records,
+                                                                  tfma_eval_output):
+    everything = eval_samples.eval_samples(loaded_model,
+                                           eval_samples.read_pairs([eval_pair_records], len(records)))
     scores = eval_samples.sample_scores(everything)
     overall = summary.load_evaluation(tfma_eval_output).candidate[0]
     assert overall.name == summary.OVERALL
@@ -99,6 +95,6 @@ def test_per_face_figures_average_to_the_evaluators_overall_slice(model, eval_pa
     assert overall.value(face_metrics.NME) == pytest.approx(np.mean(scores.nme), rel=1e-4)
 
 
-def test_no_pairs_is_an_error(model):
+def test_no_pairs_is_an_error(loaded_model):
     with pytest.raises(ValueError, match="no pairs"):
-        eval_samples.eval_samples(model, [])
+        eval_samples.eval_samples(loaded_model, [])

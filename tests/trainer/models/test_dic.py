@@ -22,18 +22,14 @@ PAPER_PARAMS = 21.80e6
 DEEP_NARROW = dataclasses.replace(dic.REFERENCE, num_features=8, hg_features=16)
 
 
-def _lr_batch(batch=2, seed=0):
-    return np.random.default_rng(seed).random((batch, 16, 16, 3), dtype=np.float32)
-
-
 @pytest.fixture(scope="module")
 def small_model():
     """One freshly initialised SMALL model for the read-only tests (building costs seconds)."""
     return dic.build(dic.SMALL)
 
 
-def test_small_outputs_follow_the_contract(small_model):
-    out = small_model(_lr_batch(3))
+def test_small_outputs_follow_the_contract(small_model, random_images):
+    out = small_model(random_images(3))
     steps, size = dic.SMALL.num_steps, dic.heatmap_spec(dic.SMALL).size
     assert set(out) == {SR_STEPS, HEATMAP_STEPS}
     assert out[SR_STEPS].shape == (3, steps, 128, 128, 3)
@@ -46,9 +42,9 @@ def test_heatmap_spec_is_dics():
     assert dic.heatmap_spec(dataclasses.replace(dic.SMALL, hr_size=64)).size == 16
 
 
-def test_every_step_starts_from_the_bilinear_upsampling(small_model):
+def test_every_step_starts_from_the_bilinear_upsampling(small_model, random_images):
     # conv_out starts at zero, so at init every step returns the bilinear x8 residual path.
-    lr = _lr_batch()
+    lr = random_images()
     sr = np.asarray(small_model(lr)[SR_STEPS])
     bilinear = np.asarray(tf.image.resize(lr, (128, 128), method="bilinear"))
     for step in range(dic.SMALL.num_steps):
@@ -68,9 +64,9 @@ def test_part_merge_normalises_each_map_and_sums_by_part():
     assert merged.sum() == pytest.approx(1.2)
 
 
-def test_heatmaps_guide_sr_from_the_second_step_on():
+def test_heatmaps_guide_sr_from_the_second_step_on(random_images):
     model = dic.build(dic.SMALL)
-    lr = _lr_batch()
+    lr = random_images()
     conv_out = model.get_layer("conv_out")
     conv_out.set_weights([np.full_like(w, 0.05) for w in conv_out.get_weights()])
     before = np.asarray(model(lr)[SR_STEPS])
@@ -96,13 +92,13 @@ def test_reference_size_matches_the_paper():
     assert abs(params - norm_params - PAPER_PARAMS) / PAPER_PARAMS < 0.001
 
 
-def test_save_load_round_trip(tmp_path):
+def test_save_load_round_trip(tmp_path, random_images):
     model = dic.build(dic.SMALL)
     # Perturb the zero-initialised convs so the round trip compares non-trivial outputs.
     for layer in model.layers:
         if layer.name == "conv_out" or layer.name.endswith("_conv1"):
             layer.set_weights([w + 0.01 for w in layer.get_weights()])
-    lr = _lr_batch()
+    lr = random_images()
     path = str(tmp_path / "dic.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -112,9 +108,9 @@ def test_save_load_round_trip(tmp_path):
                                    rtol=1e-5, atol=1e-5)
 
 
-def test_mixed_bfloat16_outputs_float32(mixed_bfloat16):
+def test_mixed_bfloat16_outputs_float32(mixed_bfloat16, random_images):
     model = dic.build(dic.SMALL)
-    out = model(_lr_batch())
+    out = model(random_images())
     assert out[SR_STEPS].dtype == out[HEATMAP_STEPS].dtype == "float32"
     assert np.isfinite(np.asarray(out[SR_STEPS])).all()
     assert np.isfinite(np.asarray(out[HEATMAP_STEPS])).all()
@@ -130,26 +126,26 @@ def test_traces_with_a_fixed_signature(small_model):
     assert not ops & {"PartitionedCall", "StatefulPartitionedCall"}   # nothing hidden
 
 
-def _deep_narrow_run(hourglass_norm):
-    """Per-step heatmap peaks and hidden-state RMS of DEEP_NARROW at init, one forward pass."""
+def _deep_narrow_run(hourglass_norm, lr):
+    """Per-step heatmap peaks and hidden-state RMS of DEEP_NARROW at init, one forward pass on lr."""
     config = dataclasses.replace(DEEP_NARROW, hourglass_norm=hourglass_norm)
     model = dic.build(config)
     hidden = [model.get_layer(f"hg_step{s}_hidden").output for s in range(config.num_steps - 1)]
-    out, hidden = keras.Model(model.input, [model.output, hidden])(_lr_batch())
+    out, hidden = keras.Model(model.input, [model.output, hidden])(lr)
     peaks = np.abs(np.asarray(out[HEATMAP_STEPS])).max(axis=(0, 2, 3, 4))
     return peaks, np.array([np.sqrt(np.mean(np.square(h))) for h in hidden])
 
 
-def test_heatmaps_and_hidden_state_stay_bounded_across_steps_at_reference_depth():
-    peaks, hidden_rms = _deep_narrow_run("group")
+def test_heatmaps_and_hidden_state_stay_bounded_across_steps_at_reference_depth(random_images):
+    peaks, hidden_rms = _deep_narrow_run("group", random_images())
     assert (peaks < 100).all(), peaks
     assert hidden_rms.max() < 2 * hidden_rms.min(), hidden_rms
 
 
-def test_reference_hourglass_without_norm_diverges_across_steps():
+def test_reference_hourglass_without_norm_diverges_across_steps(random_images):
     # The check above can fail: the reference's un-normalised hourglass blows up (the
     # documented ~5e4 -> ~3e12 heatmap peaks), compounding every step.
-    peaks, hidden_rms = _deep_narrow_run(None)
+    peaks, hidden_rms = _deep_narrow_run(None, random_images())
     assert peaks[-1] > 100 * peaks[0] and peaks[-1] > 100, peaks
     assert hidden_rms[-1] > 100 * hidden_rms[0], hidden_rms
 
@@ -218,7 +214,7 @@ def _stock_strided_conv_prelu(filters, kernel_size, stride, pad, name):
         dic.blocks.prelu(f"{name}_prelu"))
 
 
-def test_rewritten_projections_give_the_stock_layers_model_exactly(monkeypatch, tmp_path):
+def test_rewritten_projections_give_the_stock_layers_model_exactly(monkeypatch, tmp_path, random_images):
     """Weights saved by a DIC built with the stock Keras projection layers load into ours
     (same parameters) and give the same outputs, values and gradients."""
     config = dataclasses.replace(dic.SMALL, num_groups=3)
@@ -233,7 +229,7 @@ def test_rewritten_projections_give_the_stock_layers_model_exactly(monkeypatch, 
     path = str(tmp_path / "stock.weights.h5")
     stock.save_weights(path)
     ours.load_weights(path)
-    lr = tf.constant(_lr_batch(2, seed=3))
+    lr = tf.constant(random_images(2, seed=3))
     grads = []
     for model in (stock, ours):
         with tf.GradientTape() as tape:

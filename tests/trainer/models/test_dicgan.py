@@ -11,19 +11,10 @@ import pytest
 import tensorflow as tf
 
 from tinyface.trainer.models import (dic, dicgan, discriminator, jasrnet, registry as model_registry, network_weights)
-from tinyface.trainer.training import export, gan_loop, input_pipeline, task, loop
-from tinyface.trainer.losses import joint
+from tinyface.trainer.training import export, task
 from tinyface.trainer.training.training_config import TrainingConfig, paper_config
 
 STEPS = 2
-
-
-def _lr_batch(batch=2, seed=0):
-    return np.random.default_rng(seed).random((batch, 16, 16, 3), dtype=np.float32)
-
-
-def _values(variables):
-    return [v.numpy().copy() for v in variables]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +32,7 @@ def dic_artifact(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(pair_records, dic_artifact, tmp_path_factory, training_policy):
+def trained(pair_records, dic_artifact, tmp_path_factory, training_policy, adversarial_steps):
     """DICGAN small, initialised from the DIC artifact, trained STEPS adversarial steps in the
     precision `auto` picks here (eager: cheaper than tracing for a few steps), then exported."""
     artifact, dic_network = dic_artifact
@@ -54,17 +45,7 @@ def trained(pair_records, dic_artifact, tmp_path_factory, training_policy):
         # Weights, not outputs: this generator may compute in bf16, the saved DIC in float32.
         start_gap = max(np.abs(a.numpy() - b.numpy()).max()
                         for a, b in zip(built.network.weights, dic_network.weights))
-        contract = built.contract
-        model = gan_loop.GanTrainingModel(
-            built.network, built.discriminator, joint.joint_loss_for("dicgan", contract.heatmaps, contract.hr_size),
-            gan_loop.AdversarialSettings.from_training_config(config))
-        model.compile(optimizer=loop.build_optimizer(config, STEPS),
-                      d_optimizer=loop.build_optimizer(config, STEPS, config.d_learning_rate))
-        model.build_training_state()
-        before = (_values(built.network.trainable_variables), _values(built.discriminator.trainable_variables))
-        pattern = os.path.join(pair_records, "Split-train", "*")
-        batches = input_pipeline.dataset_from_files(pattern, 2, built.contract, True, seed=1)
-        logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(STEPS)]
+        before, logs = adversarial_steps(built, config, os.path.join(pair_records, "Split-train", "*"), STEPS)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     export_dir = str(tmp_path_factory.mktemp("dicgan-export") / "Format-Serving")
@@ -98,13 +79,13 @@ def test_adversarial_steps_move_both_networks_with_finite_losses(trained):
     assert max(g_moves) < 1e-2
 
 
-def test_export_answers_like_the_keras_model(trained, assert_export_answers_like):
-    assert_export_answers_like(trained["built"].network, trained["export_dir"], _lr_batch(3, seed=4))
+def test_export_answers_like_the_keras_model(trained, assert_export_answers_like, random_images):
+    assert_export_answers_like(trained["built"].network, trained["export_dir"], random_images(3, seed=4))
 
 
-def test_without_init_weights_it_warns_and_starts_from_scratch(caplog):
+def test_without_init_weights_it_warns_and_starts_from_scratch(caplog, variable_values):
     built = model_registry.build_model("dicgan", "small")
-    before = _values(built.network.weights)
+    before = variable_values(built.network.weights)
     with caplog.at_level(logging.WARNING):
         task.initialise_network(built, paper_config("dicgan"))
     assert "dicgan starts from random weights" in caplog.text and "trained dic" in caplog.text

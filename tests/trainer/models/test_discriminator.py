@@ -10,14 +10,10 @@ from tinyface.trainer.models import discriminator
 from tinyface.trainer.models.discriminator import FEATURES, LOGITS
 
 
-def _images(batch=2, size=64, seed=0):
-    return np.random.default_rng(seed).random((batch, size, size, 3), dtype=np.float32)
-
-
 @pytest.mark.parametrize("head, logits_shape", [("global", (2, 1)), ("patch", (2, 8, 8, 1))])
-def test_heads_give_one_logit_per_image_or_per_patch(head, logits_shape):
+def test_heads_give_one_logit_per_image_or_per_patch(head, logits_shape, random_images):
     config = dataclasses.replace(discriminator.SMALL, head=head)
-    out = discriminator.build(config, 64)(_images())
+    out = discriminator.build(config, 64)(random_images(size=64))
     assert tuple(out[LOGITS].shape) == logits_shape
     # The stem and one map per level, each level halving the resolution.
     assert [tuple(f.shape[1:3]) for f in out[FEATURES]] == [(64, 64), (32, 32), (16, 16), (8, 8)]
@@ -43,19 +39,19 @@ def test_norms(norm, groups):
         assert all(not layer.name.startswith("stem") for layer in norms)   # the stem stays raw
 
 
-def test_each_image_is_judged_alone():
+def test_each_image_is_judged_alone(random_images):
     # No batch statistics anywhere: an image's logit does not depend on its batch mates, which
     # the per-sample gradient penalty relies on.
     model = discriminator.build(dataclasses.replace(discriminator.SMALL, norm="layer"), 64)
-    images = _images(batch=3)
+    images = random_images(batch=3, size=64)
     together = np.asarray(model(images)[LOGITS])
     alone = np.asarray(model(images[:1])[LOGITS])
     np.testing.assert_allclose(together[:1], alone, rtol=1e-5, atol=1e-6)
 
 
-def test_logits_are_float32_under_mixed_precision(mixed_bfloat16):
+def test_logits_are_float32_under_mixed_precision(mixed_bfloat16, random_images):
     model = discriminator.build(discriminator.SMALL, 64)
-    out = model(_images())
+    out = model(random_images(size=64))
     assert out[LOGITS].dtype == "float32"
     assert out[FEATURES][-1].dtype == "bfloat16"
 

@@ -42,14 +42,6 @@ def _lr_batch(config, batch=2, seed=0):
     return rng.uniform(0, 1, (batch, config.lr_size, config.lr_size, 3)).astype("float32")
 
 
-@pytest.fixture
-def float32_policy():
-    """Restores the global dtype policy whatever a test sets."""
-    previous = keras.mixed_precision.global_policy()
-    yield
-    keras.mixed_precision.set_global_policy(previous)
-
-
 def test_small_outputs_follow_the_contract():
     config = jasrnet.SMALL
     model = jasrnet.build(config)

@@ -10,27 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface.data import example_codec
-from tinyface.data.ingestion import face_example
-from tinyface.data.degradation.degrade import pairs
+from tinyface.data.degradation import pairs
 from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.heatmaps import DIC_HEATMAPS
-from tinyface.data.ingestion.readers import get_reader
-from tinyface.trainer.training import export, gan_loop, input_pipeline, loop
-from tinyface.trainer.losses import joint
+from tinyface.trainer.training import export
 from tinyface.trainer.models import registry, proguigan
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 from tinyface.trainer.training.training_config import paper_config
 
 STEPS = 2
-
-
-def _lr_batch(batch=2, seed=0):
-    return np.random.default_rng(seed).random((batch, 16, 16, 3), dtype=np.float32)
-
-
-def _values(variables):
-    return [v.numpy().copy() for v in variables]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +28,8 @@ def small_model():
     return proguigan.build(proguigan.SMALL)
 
 
-def test_outputs_follow_the_contract(small_model):
-    out = small_model(_lr_batch(3))
+def test_outputs_follow_the_contract(small_model, random_images):
+    out = small_model(random_images(3))
     stages = proguigan.SMALL.num_stages
     assert stages == 3 and proguigan.SMALL.stage_sizes == (32, 64, 128)
     assert set(out) == {SR_STEPS, HEATMAP_STEPS}
@@ -52,10 +40,10 @@ def test_outputs_follow_the_contract(small_model):
     assert proguigan.heatmap_spec(proguigan.SMALL) == DIC_HEATMAPS
 
 
-def test_untrained_stages_are_the_bilinear_upsampling_chain(small_model):
+def test_untrained_stages_are_the_bilinear_upsampling_chain(small_model, random_images):
     # RGB convs start at zero: stage s returns the input bilinearly doubled s times, and the
     # coarse stages reach SR_STEPS upsampled (bilinear) to 128.
-    lr = _lr_batch()
+    lr = random_images()
     sr = np.asarray(small_model(lr)[SR_STEPS])
     image = lr
     for stage in range(3):
@@ -70,10 +58,10 @@ def _perturb(model, layer_names, value):
         layer.set_weights([np.full_like(w, value) for w in layer.get_weights()])
 
 
-def test_landmark_priors_guide_the_sr_through_the_attention_only():
+def test_landmark_priors_guide_the_sr_through_the_attention_only(random_images):
     keras.utils.set_random_seed(1)
     model = proguigan.build(proguigan.SMALL)
-    lr = _lr_batch()
+    lr = random_images()
     _perturb(model, [f"stage{s}_rgb" for s in (1, 2, 3)], 1e-2)   # stages now add a residual
 
     def sr_after_changing_the_priors():
@@ -107,7 +95,7 @@ def test_attention_runs_on_the_pooled_grid(small_model):
     assert proguigan.REFERENCE.attention_grid ** 2 == 1024
 
 
-def test_save_load_round_trip(tmp_path):
+def test_save_load_round_trip(tmp_path, random_images):
     keras.utils.set_random_seed(2)
     model = proguigan.build(proguigan.SMALL)
     for layer in model.layers:
@@ -116,7 +104,7 @@ def test_save_load_round_trip(tmp_path):
     path = str(tmp_path / "proguigan.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    lr = _lr_batch()
+    lr = random_images()
     for key in (SR_STEPS, HEATMAP_STEPS):
         np.testing.assert_allclose(np.asarray(loaded(lr)[key]), np.asarray(model(lr)[key]), rtol=1e-5, atol=1e-5)
 
@@ -130,21 +118,17 @@ def test_config_rejects_unsupported_options(bad):
 
 
 @pytest.fixture(scope="module")
-def occluded_pairs(tmp_path_factory, synthetic_faces):
+def occluded_pairs(tmp_path_factory, synthetic_faces, write_pair_records):
     """Pairs of 8 synthetic faces, every thumbnail occluded (rectangles, hands, sunglasses)."""
     path = str(tmp_path_factory.mktemp("occluded-pairs") / "pairs.gz")
     config = pairs.PairConfig(degradation=DegradationConfig(occlusion_probability=1.0))
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for annotation in get_reader("300w").parse_root(synthetic_faces(count=8, seed=11)):
-            face = example_codec.from_example(face_example.face_example(annotation).SerializeToString())
-            for pair in pairs.make_pairs(face, config):
-                assert pair["occluded"] == 1
-                writer.write(example_codec.to_example(pair).SerializeToString())
+    for pair in write_pair_records(path, synthetic_faces(count=8, seed=11), config):
+        assert pair["occluded"] == 1
     return path
 
 
 @pytest.fixture(scope="module")
-def trained(occluded_pairs, tmp_path_factory, training_policy):
+def trained(occluded_pairs, tmp_path_factory, training_policy, adversarial_steps):
     """Pro-UIGAN small from scratch, STEPS steps of its paper settings (LSGAN) in the precision
     `auto` picks here (eager: cheaper than tracing for a few steps), then exported. WGAN-GP is exercised in
     test_gan_training: its second derivatives run through the discriminator only."""
@@ -153,16 +137,7 @@ def trained(occluded_pairs, tmp_path_factory, training_policy):
     try:
         keras.utils.set_random_seed(0)
         built = registry.build_model("proguigan", "small")
-        contract = built.contract
-        model = gan_loop.GanTrainingModel(
-            built.network, built.discriminator, joint.joint_loss_for("proguigan", contract.heatmaps, contract.hr_size),
-            gan_loop.AdversarialSettings.from_training_config(config))
-        model.compile(optimizer=loop.build_optimizer(config, STEPS),
-                      d_optimizer=loop.build_optimizer(config, STEPS, config.d_learning_rate))
-        model.build_training_state()
-        before = (_values(built.network.trainable_variables), _values(built.discriminator.trainable_variables))
-        batches = input_pipeline.dataset_from_files(occluded_pairs, 2, built.contract, True, seed=1)
-        logs = [{k: float(v) for k, v in model.train_step(batch).items()} for batch in batches.take(STEPS)]
+        before, logs = adversarial_steps(built, config, occluded_pairs, STEPS)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     export_dir = str(tmp_path_factory.mktemp("proguigan-export") / "Format-Serving")
@@ -194,5 +169,5 @@ def test_adversarial_steps_move_both_networks_with_finite_losses(trained):
     assert all(d_changed)
 
 
-def test_export_answers_like_the_keras_model(trained, assert_export_answers_like):
-    assert_export_answers_like(trained["built"].network, trained["export_dir"], _lr_batch(3, seed=4))
+def test_export_answers_like_the_keras_model(trained, assert_export_answers_like, random_images):
+    assert_export_answers_like(trained["built"].network, trained["export_dir"], random_images(3, seed=4))

