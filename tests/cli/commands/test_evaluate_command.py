@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tinyface.pipeline import configs
-from tinyface.cli.main import main as cli
+from tinyface.cli import main as cli
 from tinyface import pretrained
 from tinyface.evaluation import folder_evaluation, summary
 from tinyface.prediction import open_saved_model

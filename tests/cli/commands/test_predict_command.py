@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyface.cli.main import main as cli
+from tinyface.cli import main as cli
 from tinyface.cli.commands import predict as predict_command
 from tinyface.data.errors import BadInput
 

@@ -19,7 +19,7 @@ from PIL import Image
 from tensorflow.python.saved_model import loader_impl
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
-from tinyface.cli.main import main as cli
+from tinyface.cli import main as cli
 from tinyface import prediction, serving_client, signatures
 from tinyface.data.errors import BadInput
 

@@ -13,7 +13,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tinyface.kubeflow import parameters as names
 from tinyface.kubeflow import schedule as kubeflow_schedule
 from tinyface.pipeline import configs
-from tinyface.cli.main import main as cli
+from tinyface.cli import main as cli
 
 ROOT = "gs://tinyface-test-bucket/tinyface"
 IMAGE = "registry.example.com/ml/tinyface-pipeline:7"

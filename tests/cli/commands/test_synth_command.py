@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tinyface.cli.main import main as cli
+from tinyface.cli import main as cli
 from tinyface.cli.commands import synth as synth_command
 from tinyface.data.synthesis import synth
 
