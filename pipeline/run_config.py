@@ -214,10 +214,10 @@ def _require_mapping(path, values, where, lines):
 
 
 def _refuse_training_eval_steps(path, values, lines):
-    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (tinyface.trainer.eval_steps;
+    """The pipeline's Trainer evaluates the number of batches in TFX's EvalArgs (trainer.eval_steps;
     run_fn writes it into the TrainingConfig): a second setting for it would be ignored."""
     if "eval_steps" in values:
-        raise BadInput(path, "training.eval_steps is set by tinyface.trainer.eval_steps (the Trainer's EvalArgs): "
+        raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
                              "set that instead", lines.get(("training", "eval_steps")))
 
 

@@ -29,7 +29,7 @@ def backup_dir_for(fn_args, config):
 
 def training_config_of(fn_args) -> TrainingConfig:
     """The run's TrainingConfig, with the Trainer's eval step count from TFX's EvalArgs (a run
-    config's tinyface.trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
+    config's trainer.eval_steps): TFX hands it over as fn_args.eval_steps (None when unset)."""
     config = TrainingConfig.from_dict(fn_args.custom_config[CONFIG_KEY])
     if fn_args.eval_steps:
         config = dataclasses.replace(config, eval_steps=int(fn_args.eval_steps))

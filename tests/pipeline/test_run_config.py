@@ -100,11 +100,11 @@ def test_json_files_work_too(tmp_path):
 @pytest.mark.parametrize("text, line, problem", [
     ("training:\n  batch_size: 8\n  learning_rat: 0.1\n", 3, "unknown setting training.learning_rat"),
     ("data:\n  root: x\nmodels:\n  a: 1\n", 3, "unknown section 'models'"),
-    ("trainer:\n  train_steps: many\n", 2, "tinyface.trainer.train_steps must be an integer"),
+    ("trainer:\n  train_steps: many\n", 2, "trainer.train_steps must be an integer"),
     ("trainer:\n  train_steps: 0\n", 2, "train_steps must be a positive integer"),
     ("training:\n  learning_rate: fast\n", 2, "training.learning_rate must be a number"),
     ("training:\n  mixed_precision: fp64\n", 2, "mixed_precision must be one of"),
-    ("training:\n  batch_size: 4\n  eval_steps: 5\n", 3, "training.eval_steps is set by tinyface.trainer.eval_steps"),
+    ("training:\n  batch_size: 4\n  eval_steps: 5\n", 3, "training.eval_steps is set by trainer.eval_steps"),
     ("pairs:\n  degradation:\n    occlusion_probability: 2\n", 3, "occlusion_probability must lie in [0, 1]"),
     ("data:\n  strict: yes please\n", 2, "data.strict must be true or false"),
     ("evaluation: [1, 2]\n", 1, "evaluation must be a mapping"),
