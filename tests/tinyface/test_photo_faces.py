@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from tinyface import photo_faces
+from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.ingestion.readers.ibug_pts import parse_pts
 
@@ -66,3 +67,17 @@ def test_tiny_images_are_refused_naming_the_file(tmp_path):
         with pytest.raises(BadInput, match=f"image is {size[0]}x{size[1]} pixels: too small") as raised:
             photo_faces.image_faces(path, 16, 128)
         assert raised.value.path == str(path)
+
+
+def test_prepare_lr_resizes_the_whole_image_with_the_training_bicubic():
+    image = np.random.default_rng(0).integers(0, 256, (250, 250, 3), dtype=np.uint8)
+    lr, note = photo_faces.prepare_lr(image, 16)
+    np.testing.assert_array_equal(lr, bicubic_resize(image, 16))
+    assert note == "resized 250x250 -> 16x16"
+    same, note = photo_faces.prepare_lr(image[:16, :16], 16)
+    assert note == "" and np.array_equal(same, image[:16, :16])
+    lr, note = photo_faces.prepare_lr(image[:20, :40], 16)
+    assert lr.shape == (16, 16, 3) and note.startswith("resized 40x20 -> 16x16 (aspect ratio 2.00")
+    assert "upscaled" in photo_faces.prepare_lr(image[:8, :8], 16)[1]
+    with pytest.raises(ValueError, match="uint8 \\(H, W, 3\\)"):
+        photo_faces.prepare_lr(image[:, :, 0], 16)

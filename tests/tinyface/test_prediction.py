@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from tinyface import photo_faces, prediction, signatures
-from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.errors import BadInput
 from tinyface.data.image_io import load_rgb
 
@@ -70,20 +69,6 @@ def test_a_corrupt_saved_model_is_an_error_naming_it(tmp_path):
     with pytest.raises(BadInput, match="cannot load SavedModel") as raised:
         prediction.load_model(tmp_path)
     assert raised.value.path == str(tmp_path)
-
-
-def test_prepare_lr_resizes_the_whole_image_with_the_training_bicubic():
-    image = np.random.default_rng(0).integers(0, 256, (250, 250, 3), dtype=np.uint8)
-    lr, note = photo_faces.prepare_lr(image, 16)
-    np.testing.assert_array_equal(lr, bicubic_resize(image, 16))
-    assert note == "resized 250x250 -> 16x16"
-    same, note = photo_faces.prepare_lr(image[:16, :16], 16)
-    assert note == "" and np.array_equal(same, image[:16, :16])
-    lr, note = photo_faces.prepare_lr(image[:20, :40], 16)
-    assert lr.shape == (16, 16, 3) and note.startswith("resized 40x20 -> 16x16 (aspect ratio 2.00")
-    assert "upscaled" in photo_faces.prepare_lr(image[:8, :8], 16)[1]
-    with pytest.raises(ValueError, match="uint8 \\(H, W, 3\\)"):
-        photo_faces.prepare_lr(image[:, :, 0], 16)
 
 
 def test_predict_in_batches_answers_as_the_savedmodel(loaded_model):
