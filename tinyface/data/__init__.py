@@ -1,1 +1,3 @@
-"""Face data: readers of real dataset formats, synthetic faces, cropping, degradation, heatmaps."""
+"""Face data: ingestion/ (dataset readers, crops, face examples), synthesis/ (synthetic faces),
+degradation/ (LR inputs, occluders, LR/HR pairs) over shared basics (landmarks, files, image
+I/O, the tf.Example codec, heatmaps)."""

@@ -1,1 +1,2 @@
-"""The run report: the evaluation tables, the verdict and a picture of eval faces, as HTML."""
+"""What a run report draws: the evaluation tables, charts and sample grids as HTML (the report
+of a pipeline run is assembled in tinyface.pipeline.run_report)."""

@@ -1,1 +1,2 @@
-"""Data validation: what ingestion read and skipped, schema anomalies, drift, and the verdict."""
+"""Data validation: data reports (schema anomalies, drift, the verdict) and validating a folder;
+what ingestion read and skipped is tinyface.data.ingestion.ingestion_summary."""
