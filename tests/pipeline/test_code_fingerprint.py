@@ -131,3 +131,13 @@ def compiled_kubeflow():
     return runner.compile_pipeline(kubeflow_settings(root="gs://tinyface-test-bucket/tinyface",
                                                      image="registry.example/tinyface-pipeline@sha256:" + "0" * 64,
                                                      data_root="/gcs/tinyface-test-bucket/faces"))
+
+
+def test_every_package_with_a_folder_of_its_own_is_fingerprinted(installed_layout):
+    """setup.py's package_dir maps some tinyface.* packages to top-level folders; the fingerprint
+    must know each of them, or edits there would be invisible to the cache."""
+    installed = installed_layout / "tinyface"
+    core = os.path.join(configs.REPO_ROOT, "tinyface")
+    own_folders = {f"tinyface.{name}" for name in os.listdir(installed)
+                   if (installed / name / "__init__.py").is_file() and not os.path.isdir(os.path.join(core, name))}
+    assert own_folders == set(code_fingerprint.OUR_PACKAGES) - {"tinyface"}
