@@ -3,7 +3,8 @@
 import keras
 from absl import logging
 
-from tinyface.trainer.training import export, gan_loop, loop
+from tinyface import console
+from tinyface.trainer.training import export, gan_loop, loop, precision
 from tinyface.trainer.losses import joint
 from tinyface.trainer.models import registry, network_weights
 from tinyface.trainer.training.training_config import TrainingConfig
@@ -34,7 +35,11 @@ def train_and_export(config: TrainingConfig, make_dataset, train_steps, serving_
     keras History of the steps this process ran).
     """
     keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_global_policy(loop.precision_policy(config.mixed_precision))
+    decision = precision.decide_for_this_machine(config.mixed_precision)
+    # On the user's console too: a CPU that emulates bf16 trains 50-180x slower, and the user
+    # must see which precision their hardware got before wondering why a run is slow or fast.
+    console.say(f"Trainer: computing in {decision}")
+    keras.mixed_precision.set_global_policy(decision.policy)
     adversarial = registry.is_adversarial(config.model)
     try:
         # Everything that creates variables (networks, optimisers, the wrapper fit() compiles)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface import signatures
-from tinyface.trainer.training import input_pipeline, task
+from tinyface import console, signatures
+from tinyface.trainer.training import input_pipeline, precision, task
 from tinyface.trainer.models import outputs as model_outputs, registry
 from tinyface.trainer.models.landmark_decoding import decode_landmarks
 from tinyface.trainer.training.training_config import paper_config
@@ -28,14 +28,25 @@ def trained(request, pair_records, tmp_path_factory):
     def make_dataset(training, batch_size, contract):
         return input_pipeline.dataset_from_files(pattern, batch_size, contract, training, seed=1)
 
-    network, history = task.train_and_export(config, make_dataset, 15, str(out / "export"), str(out / "logs"),
-                                             str(out / "backup"))
+    said = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(console, "say", said.append)
+        network, history = task.train_and_export(config, make_dataset, 15, str(out / "export"),
+                                                 str(out / "logs"), str(out / "backup"))
     eval_batch = next(iter(make_dataset(False, 4, registry.model_contract(model))))
-    return model, network, history, str(out / "export"), eval_batch
+    return model, network, history, str(out / "export"), eval_batch, said
+
+
+def test_the_user_is_told_which_precision_the_hardware_got(trained):
+    *_, said = trained
+    expected = precision.decide_for_this_machine("auto")
+    assert f"Trainer: computing in {expected}" in said, said
+    assert said.index(f"Trainer: computing in {expected}") < min(
+        i for i, line in enumerate(said) if line.startswith("Trainer: training"))
 
 
 def test_loss_falls(trained):
-    model, _, history, _, _ = trained
+    model, _, history, _, _, _ = trained
     # Validation runs on the same batches after every 5 steps, so it is comparable across
     # epochs (the training loss is over different random batches each time).
     losses = history.history["val_loss"]
@@ -45,7 +56,7 @@ def test_loss_falls(trained):
 
 
 def test_savedmodel_answers_like_the_keras_model(trained):
-    _, network, _, export_dir, (lr, _) = trained
+    _, network, _, export_dir, (lr, _), _ = trained
     loaded = tf.saved_model.load(export_dir)
     lr_uint8 = tf.cast(tf.round(lr * 255.0), tf.uint8)
     served = loaded.signatures[signatures.SERVING_DEFAULT](**{signatures.LR_IMAGES_INPUT: lr_uint8})
@@ -66,7 +77,7 @@ def test_savedmodel_answers_like_the_keras_model(trained):
 
 
 def test_tf_example_signature_gives_the_same_answer(trained, pair_records):
-    _, _, _, export_dir, _ = trained
+    _, _, _, export_dir, _, _ = trained
     loaded = tf.saved_model.load(export_dir)
     records = [r.numpy() for r in tf.data.TFRecordDataset(
         tf.io.gfile.glob(os.path.join(pair_records, "Split-train", "*")), compression_type="GZIP").take(3)]
@@ -81,7 +92,7 @@ def test_tf_example_signature_gives_the_same_answer(trained, pair_records):
 
 @pytest.mark.parametrize("shape", [(1, 32, 32, 3), (1, 16, 16, 1), (16, 16, 3)])
 def test_wrong_input_is_invalid_argument(trained, shape):
-    _, _, _, export_dir, _ = trained
+    _, _, _, export_dir, _, _ = trained
     serve = tf.saved_model.load(export_dir).signatures[signatures.SERVING_DEFAULT]
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"must be uint8 images of shape \(N, 16, 16, 3\)"):
         serve(**{signatures.LR_IMAGES_INPUT: tf.zeros(shape, tf.uint8)})
@@ -91,7 +102,7 @@ def test_saved_model_cli_lists_both_signatures(trained):
     import subprocess
     import sys
 
-    _, _, _, export_dir, _ = trained
+    _, _, _, export_dir, _, _ = trained
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run([cli, "show", "--all", "--dir", export_dir], capture_output=True, text=True,
                            check=True).stdout
