@@ -38,6 +38,7 @@ from tinyface.data.errors import BadInput
 from tinyface.data.heatmaps import HeatmapSpec
 from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
+from tinyface.trainer.models import network_weights
 from tinyface.trainer.models import registry
 from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.training.training_config import TrainingConfig
@@ -139,6 +140,7 @@ def load_run_config(path, base: RunConfig = None) -> RunConfig:
             current = getattr(base, field)
             if field == "training_config":
                 _refuse_training_eval_steps(path, values, lines)
+                _refuse_missing_weights(path, values, lines)
                 current = _switch_model(path, current, values, where, lines)
             overrides[field] = _override_dataclass(path, current, values, where, lines)
             continue
@@ -219,6 +221,26 @@ def _refuse_training_eval_steps(path, values, lines):
     if "eval_steps" in values:
         raise BadInput(path, "training.eval_steps is set by trainer.eval_steps (the Trainer's EvalArgs): "
                              "set that instead", lines.get(("training", "eval_steps")))
+
+
+def _refuse_missing_weights(path, values, lines):
+    """A weights file the run starts from (init_weights) or measures with (perceptual_weights)
+    that is not there would fail only in the Trainer, minutes into the run: refuse it now.
+    Remote URIs (gs://, s3://) are left to the Trainer, which reads them where it runs."""
+    for key, find in (("init_weights", network_weights.resolve), ("perceptual_weights", _existing_file)):
+        value = values.get(key)
+        if not value or not isinstance(value, str) or "://" in value:
+            continue
+        try:
+            find(value)
+        except FileNotFoundError as error:
+            raise BadInput(path, f"training.{key}: {error}", lines.get(("training", key))) from None
+
+
+def _existing_file(value):
+    if not os.path.isfile(value):
+        raise FileNotFoundError(f"no such file {value!r}")
+    return value
 
 
 def _switch_model(path, training, values, where, lines):

@@ -120,6 +120,10 @@ def test_json_files_work_too(tmp_path):
      "invalid settings: pairs.heatmap_spec HeatmapSpec(size=16, sigma=1.5, background=True) differs from the "
      "heatmaps of the model trained, proguigan (small): HeatmapSpec(size=32, sigma=1.0, background=False)"),
     ("pairs:\n  heatmap_spec: {size: 16}\n", 2, "pairs.heatmap_spec: HeatmapSpec.__init__() missing"),
+    # Weights a run would only miss in its Trainer, minutes in.
+    ("training:\n  model: dicgan\n  init_weights: /no/such/dic/run\n", 3,
+     "training.init_weights: no network weights at '/no/such/dic/run'"),
+    ("training:\n  perceptual_weights: /no/vgg19.h5\n", 2, "training.perceptual_weights: no such file '/no/vgg19.h5'"),
 ])
 def test_mistakes_are_one_line_errors_naming_file_and_line(tmp_path, text, line, problem):
     path = _write(tmp_path, text)
@@ -129,6 +133,15 @@ def test_mistakes_are_one_line_errors_naming_file_and_line(tmp_path, text, line,
     assert "\n" not in message
     assert message.startswith(f"{path}:{line}: " if line else f"{path}: ")
     assert problem in message
+
+
+def test_weights_that_are_there_or_remote_are_taken(tmp_path):
+    artifact = tmp_path / "Trainer" / "model" / "7"
+    (artifact / "Format-Weights").mkdir(parents=True)
+    (artifact / "Format-Weights" / "network.weights.h5").write_bytes(b"weights")
+    for given in (str(artifact), "gs://bucket/runs/dic/model/7"):
+        path = _write(tmp_path, f"training:\n  model: dicgan\n  init_weights: {given}\n")
+        assert load_run_config(path).training_config.init_weights == given
 
 
 def test_a_missing_file_is_a_bad_input(tmp_path):
@@ -183,7 +196,7 @@ def test_every_checked_in_run_config_loads_and_names_its_model(path):
 
 
 def test_there_are_checked_in_run_configs():
-    assert {"real_faces.yaml", "real_faces_dic.yaml", "real_faces_proguigan.yaml"} <= set(
+    assert {"real_faces.yaml", "real_faces_dic.yaml", "real_faces_dicgan.yaml", "real_faces_proguigan.yaml"} <= set(
         map(os.path.basename, CHECKED_IN_CONFIGS))
 
 
