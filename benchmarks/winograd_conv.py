@@ -134,8 +134,9 @@ def main():
         (16, args.batch * (args.size // 2) ** 2, args.channels), np.float32))
     transformed = winograd_kernel(kernel)
     matmul_s = _median_seconds(tf.function(lambda: tf.matmul(tiles, transformed)), args.repeats)
-    difference = float(tf.reduce_max(tf.abs(winograd_conv2d(x, kernel) - direct_conv2d(x, kernel))))
-    scale = float(tf.reduce_max(tf.abs(direct_conv2d(x, kernel))))
+    direct = direct_conv2d(x, kernel)
+    difference = float(tf.reduce_max(tf.abs(winograd_conv2d(x, kernel) - direct)))
+    scale = float(tf.reduce_max(tf.abs(direct)))
     print(f"largest |Winograd - direct|: {difference:.2e} (outputs up to {scale:.2f})")
     print(f"{'algorithm':<24}{'forward ms':>12}{'fwd GFLOP/s':>13}{'train step ms':>15}"
           f"{'step GFLOP/s':>14}")

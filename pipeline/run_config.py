@@ -38,6 +38,7 @@ from tinyface.data.errors import BadInput
 from tinyface.data.heatmaps import HeatmapSpec
 from tinyface.data.degradation.pairs import PairConfig
 from tinyface.evaluation.blessing import THRESHOLD_NAMES, BlessingThresholds
+from tinyface.trainer.losses import joint
 from tinyface.trainer.models import network_weights
 from tinyface.trainer.models import registry
 from tinyface.trainer.models.contract import ModelContract
@@ -227,7 +228,8 @@ def _refuse_missing_weights(path, values, lines):
     """A weights file the run starts from (init_weights) or measures with (perceptual_weights)
     that is not there would fail only in the Trainer, minutes into the run: refuse it now.
     Remote URIs (gs://, s3://) are left to the Trainer, which reads them where it runs."""
-    for key, find in (("init_weights", network_weights.resolve), ("perceptual_weights", _existing_file)):
+    for key, find in (("init_weights", network_weights.resolve),
+                      ("perceptual_weights", joint.vgg19_weights_file)):
         value = values.get(key)
         if not value or not isinstance(value, str) or "://" in value:
             continue
@@ -235,12 +237,6 @@ def _refuse_missing_weights(path, values, lines):
             find(value)
         except FileNotFoundError as error:
             raise BadInput(path, f"training.{key}: {error}", lines.get(("training", key))) from None
-
-
-def _existing_file(value):
-    if not os.path.isfile(value):
-        raise FileNotFoundError(f"no such file {value!r}")
-    return value
 
 
 def _switch_model(path, training, values, where, lines):

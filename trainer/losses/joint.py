@@ -232,9 +232,7 @@ class PerceptualLoss(keras.losses.Loss):
         if not weights_path:
             raise ValueError("PerceptualLoss needs a local VGG19 weights file; "
                              "use perceptual_loss_or_none() to leave the loss out")
-        weights_path = os.fspath(weights_path)
-        if not os.path.isfile(weights_path):
-            raise FileNotFoundError(f"VGG19 weights file not found: {weights_path}")
+        weights_path = vgg19_weights_file(weights_path)
         if kind not in self.KINDS:
             raise ValueError(f"unknown feature distance {kind!r}; expected one of {self.KINDS}")
         layers = tuple(layers)
@@ -284,6 +282,15 @@ class PerceptualLoss(keras.losses.Loss):
         return {**super().get_config(), "weights_path": self.weights_path, "layers": self.layers,
                 "layer_weights": self.layer_weights, "kind": self.kind,
                 "step_weights": self.step_weights}
+
+
+def vgg19_weights_file(weights_path):
+    """The local VGG19 weights file a perceptual loss reads; FileNotFoundError if it is not
+    there. Nothing is downloaded: the run has no network."""
+    weights_path = os.fspath(weights_path)
+    if not os.path.isfile(weights_path):
+        raise FileNotFoundError(f"no such file {weights_path!r} (VGG19 weights)")
+    return weights_path
 
 
 def perceptual_loss_or_none(weights_path, **kwargs):
