@@ -12,11 +12,15 @@ wrong size or channel count fails with INVALID_ARGUMENT naming the expected shap
 convolution sees it.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
+from absl import logging
 
 from tinyface import features, signatures
-from tinyface.trainer.models import outputs as model_outputs
+from tinyface.trainer.training import cpu_isa
+from tinyface.trainer.models import outputs as model_outputs, row_split_conv
 
 
 def _checked_lr_images(images, lr_size):
@@ -44,14 +48,30 @@ def _predict(forward, lr_uint8, contract, decode_method):
     }
 
 
-def export_serving_model(network, export_dir, contract, decode_method="refined_argmax", jit_compile=False):
+def split_images_here():
+    """Whether exports on this machine split the images' large convolutions into half-images: on CPUs
+    where oneDNN has no AVX-512 kernels (see trainer/models/row_split_conv.py). With AVX-512 its
+    batch-1 kernel is already the direct one and the split cost 4-8 % (README, "Batch-1 serving")."""
+    return not cpu_isa.this_machine_onednn_runs_avx512()
+
+
+def export_serving_model(network, export_dir, contract, decode_method="refined_argmax", jit_compile=False,
+                         split_images=None):
     """Writes `network`, a model of tinyface.trainer.models.contract.ModelContract `contract` (its LR input
     size, and its heatmap codec that decodes the landmarks), as a SavedModel with both
     signatures into `export_dir`.
 
     jit_compile: the network's forward pass inside both signatures is XLA-compiled (input
     checks and landmark decoding stay plain TF ops).
+    split_images: the network's row_split_conv.Conv2D layers run each image as two half-images;
+    None decides by this machine's CPU (split_images_here), as the precision is decided by
+    the machine that trains: the export is made for CPUs of the kind that made it.
     """
+    if split_images is None:
+        split_images = split_images_here()
+    logging.info("serving export: the large convolutions %s",
+                 "run each image as two half-images (no AVX-512 in oneDNN here)" if split_images
+                 else "run whole")
     lr_size = contract.lr_size
     archive = keras.export.ExportArchive()
     archive.track(network)
@@ -72,10 +92,17 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
                            fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
         return _predict(forward, _checked_lr_images(images, lr_size), contract, decode_method)
 
+    # The endpoints are traced while they are added and written: inside splitting_images(),
+    # the network's row_split_conv layers trace as half-images.
+    with row_split_conv.splitting_images() if split_images else contextlib.nullcontext():
+        _add_endpoints(archive, serve_lr_images, serve_tf_examples, lr_size)
+        archive.write_out(export_dir, verbose=False)
+    return export_dir
+
+
+def _add_endpoints(archive, serve_lr_images, serve_tf_examples, lr_size):
     archive.add_endpoint(signatures.SERVING_DEFAULT, serve_lr_images,
                          input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.uint8,
                                                         name=signatures.LR_IMAGES_INPUT)])
     archive.add_endpoint(signatures.TF_EXAMPLE_SIGNATURE, serve_tf_examples,
                          input_signature=[tf.TensorSpec([None], tf.string, name=signatures.EXAMPLES_INPUT)])
-    archive.write_out(export_dir, verbose=False)
-    return export_dir

@@ -12,11 +12,11 @@ so bf16 is emulated there too and the decision follows it.
 """
 
 import dataclasses
-import os
 from typing import Optional, Tuple
 
 from absl import logging
 
+from tinyface.trainer.training.cpu_isa import cpu_flags, onednn_cap, read_cpuinfo
 from tinyface.trainer.training.training_config import MIXED_PRECISION
 
 # CPU flags (as /proc/cpuinfo spells them) under which oneDNN runs bf16 natively.
@@ -24,7 +24,6 @@ NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # ONEDNN_MAX_CPU_ISA values that still include a native bf16 ISA (oneDNN's names, lower case).
 BF16_CAPABLE_ISA_CAPS = ("avx512_core_bf16", "avx512_core_fp16", "avx512_core_amx", "avx512_core_amx_fp16",
                          "avx10_1_512", "avx10_1_512_amx", "avx10_1_512_amx_fp16", "all", "default")
-CPUINFO_PATH = "/proc/cpuinfo"
 
 POLICIES = {"off": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
@@ -37,15 +36,6 @@ class PrecisionDecision:
 
     def __str__(self):
         return f"{self.policy} ({self.reason})"
-
-
-def cpu_flags(cpuinfo_text: str) -> Tuple[str, ...]:
-    """The flags of the first processor listed in /proc/cpuinfo text (x86 'flags' line)."""
-    for line in cpuinfo_text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "flags":
-            return tuple(value.split())
-    return ()
 
 
 def native_bf16_flags(flags, onednn_max_isa: Optional[str] = None) -> Tuple[str, ...]:
@@ -74,18 +64,9 @@ def decide(setting: str, has_gpu: bool, native_bf16: Tuple[str, ...]) -> Precisi
                                         "where bf16 would be emulated")
 
 
-def _read_cpuinfo():
-    try:
-        with open(CPUINFO_PATH, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        # No /proc (macOS, Windows): no flags known, so no bf16; float32 is never slow.
-        return ""
-
-
 def this_machine_native_bf16() -> Tuple[str, ...]:
     """The native-bf16 flags of this machine's CPU, honouring ONEDNN_MAX_CPU_ISA."""
-    return native_bf16_flags(cpu_flags(_read_cpuinfo()), os.environ.get("ONEDNN_MAX_CPU_ISA"))
+    return native_bf16_flags(cpu_flags(read_cpuinfo()), onednn_cap())
 
 
 def decide_for_this_machine(setting: str) -> PrecisionDecision:

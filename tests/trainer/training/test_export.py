@@ -1,4 +1,5 @@
-"""SavedModel export: the XLA-compiled serving signature answers what the plain one does."""
+"""SavedModel export: the XLA-compiled serving signature, and the one that splits a lone image's
+convolutions into half-images, answer what the plain one does."""
 
 import keras
 import numpy as np
@@ -7,6 +8,7 @@ import tensorflow as tf
 from tinyface import signatures
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import export
+from tinyface.trainer.models import row_split_conv
 from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
@@ -57,3 +59,51 @@ def test_the_serving_signature_declares_its_input_shape(tmp_path):
     meta_graph = loader_impl.parse_saved_model(folder).meta_graphs[0]
     signature_defs = get_model_metadata_pb2.SignatureDefMap(signature_def=meta_graph.signature_def)
     assert serving_client.serving_signature_sizes(signature_defs, folder) == (16, 128)
+
+
+def _wide_network():
+    """_tiny_network's contract, with heatmap convs wide enough for row_split_conv to split."""
+    lr = keras.Input((16, 16, 3))
+    sr = keras.layers.Conv2D(3, 3, padding="same")(keras.layers.UpSampling2D(8)(lr))
+    x = row_split_conv.Conv2D(64, 3, padding="same", activation="relu")(keras.layers.UpSampling2D(2)(lr))
+    x = row_split_conv.Conv2D(64, 3, padding="same", activation="relu")(x)
+    heatmaps = row_split_conv.Conv2D(68, 3, padding="same")(x)
+    return keras.Model(lr, {SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                            HEATMAP_STEPS: keras.layers.Reshape((1, 32, 32, 68))(heatmaps)})
+
+
+def _explicitly_padded_convs(signature):
+    graph = signature.graph.as_graph_def()
+    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
+    return sum(node.op == "Conv2D" and node.attr["padding"].s == b"EXPLICIT" for node in nodes)
+
+
+def test_splitting_images_serves_the_same_outputs(tmp_path):
+    network = _wide_network()
+    serves = {}
+    for split in (False, True):
+        folder = str(tmp_path / f"split{int(split)}")
+        export.export_serving_model(network, folder, TINY_CONTRACT, split_images=split)
+        serves[split] = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
+    # The split graph holds the two wide convs as half-image convs: rows padded by the halves'
+    # margins, hence explicit padding instead of 'SAME'.
+    assert _explicitly_padded_convs(serves[False]) == 0
+    assert _explicitly_padded_convs(serves[True]) == 2
+    rng = np.random.default_rng(3)
+    for batch in (1, 3):
+        faces = tf.constant(rng.integers(0, 256, (batch, 16, 16, 3)), tf.uint8)
+        plain, split = (serves[s](**{signatures.LR_IMAGES_INPUT: faces}) for s in (False, True))
+        assert split[signatures.HEATMAPS_OUTPUT].shape[0] == batch
+        np.testing.assert_allclose(split[signatures.HEATMAPS_OUTPUT].numpy(),
+                                   plain[signatures.HEATMAPS_OUTPUT].numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(split[signatures.LANDMARKS_OUTPUT].numpy(),
+                                   plain[signatures.LANDMARKS_OUTPUT].numpy(), rtol=1e-4, atol=1e-3)
+        np.testing.assert_array_equal(split[signatures.SR_IMAGE_OUTPUT].numpy(),
+                                      plain[signatures.SR_IMAGE_OUTPUT].numpy())
+
+
+def test_exports_split_images_where_onednn_has_no_avx512(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert export.split_images_here()
+    monkeypatch.setattr(export.cpu_isa, "this_machine_onednn_runs_avx512", lambda: True)
+    assert not export.split_images_here()

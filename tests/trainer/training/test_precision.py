@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tinyface.trainer.training import precision, loop
+from tinyface.trainer.training import cpu_isa, precision, loop
 
 # Abridged /proc/cpuinfo of the two CPU kinds the project's machines come in.
 AMX_XEON = """processor\t: 0
@@ -18,22 +18,16 @@ flags\t\t: fpu sse2 avx avx2 fma bmi2 sha_ni
 AVX512_BF16_ONLY = "flags\t: avx2 avx512f avx512_bf16\n"
 
 
-def test_cpu_flags_are_read_from_the_flags_line():
-    assert "amx_bf16" in precision.cpu_flags(AMX_XEON)
-    assert precision.cpu_flags(AVX2_EPYC)[-1] == "sha_ni"
-    assert precision.cpu_flags("processor : 0\n") == ()
-
-
 @pytest.mark.parametrize("cpuinfo, expected", [
     (AMX_XEON, ("amx_bf16", "avx512_bf16")), (AVX512_BF16_ONLY, ("avx512_bf16",)), (AVX2_EPYC, ()), ("", ())])
 def test_native_bf16_flags(cpuinfo, expected):
-    assert precision.native_bf16_flags(precision.cpu_flags(cpuinfo)) == expected
+    assert precision.native_bf16_flags(cpu_isa.cpu_flags(cpuinfo)) == expected
 
 
 @pytest.mark.parametrize("cap, native", [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_BF16", True),
                                          ("avx512_core_amx", True), ("", True)])
 def test_a_onednn_isa_cap_below_bf16_means_emulated(cap, native):
-    flags = precision.native_bf16_flags(precision.cpu_flags(AMX_XEON), cap)
+    flags = precision.native_bf16_flags(cpu_isa.cpu_flags(AMX_XEON), cap)
     assert bool(flags) is native
 
 
@@ -45,7 +39,7 @@ def test_a_onednn_isa_cap_below_bf16_means_emulated(cap, native):
     (True, AMX_XEON, "mixed_float16"),
 ])
 def test_auto_follows_the_hardware(has_gpu, cpuinfo, policy):
-    native = precision.native_bf16_flags(precision.cpu_flags(cpuinfo))
+    native = precision.native_bf16_flags(cpu_isa.cpu_flags(cpuinfo))
     decision = precision.decide("auto", has_gpu, native)
     assert decision.policy == policy and not decision.emulated
     assert decision.reason.startswith("auto:")
@@ -69,8 +63,8 @@ def test_unknown_setting_is_an_error():
 def test_this_machine_decision_matches_its_cpu_and_is_logged(monkeypatch, caplog):
     # Whatever kind of CPU runs the suite: the policy auto picks is the one its flags call for.
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    with open(precision.CPUINFO_PATH, encoding="utf-8", errors="replace") as handle:
-        native = precision.native_bf16_flags(precision.cpu_flags(handle.read()))
+    with open(cpu_isa.CPUINFO_PATH, encoding="utf-8", errors="replace") as handle:
+        native = precision.native_bf16_flags(cpu_isa.cpu_flags(handle.read()))
     # Listen on absl's own logger: an earlier test in the same process may have raised its
     # level or stopped it propagating to the root, where caplog listens by default.
     absl_logger = logging.getLogger("absl")

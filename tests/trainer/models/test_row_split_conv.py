@@ -1,0 +1,138 @@
+"""row_split_conv.Conv2D: images convolved as their two half-height halves give the same
+convolution as keras.layers.Conv2D's, and only the convolutions it is meant for are split."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tinyface.trainer.models import row_split_conv
+
+
+def _pair(filters, kernel_size, strides, input_shape, activation=None):
+    """(ours, stock) built for `input_shape`, with the same weights (biases non-zero)."""
+    ours = row_split_conv.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                                 activation=activation)
+    stock = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                                activation=activation)
+    ours.build(input_shape)
+    stock.build(input_shape)
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=w.shape).astype("float32") for w in stock.get_weights()]
+    ours.set_weights(weights)
+    stock.set_weights(weights)
+    return ours, stock
+
+
+def _graph_conv_batches(function, tensor):
+    """The batch sizes of the Conv2D ops in `function`'s graph for `tensor`, traced inside
+    splitting_images()."""
+    with row_split_conv.splitting_images():
+        graph = tf.function(function).get_concrete_function(tensor).graph
+    return [op.inputs[0].shape[0] for op in graph.get_operations() if op.type == "Conv2D"]
+
+
+@pytest.mark.parametrize("kernel_size, strides, shape", [
+    (3, 1, (1, 32, 20, 64)),    # JASRNet's 3x3 convs, serving one face
+    (3, 1, (3, 32, 20, 64)),    # ... or a batch
+    (3, 2, (1, 64, 64, 64)),    # its stride-2 fusion convs: 'same' pads only below and right
+    (3, 2, (1, 32, 31, 64)),    # an odd width: the columns' padding differs from the rows'
+    (4, 2, (1, 32, 30, 64)),    # an even kernel: the margins above and below differ
+    (5, 1, (1, 16, 9, 64)),     # a margin of two rows, at the smallest split size
+])
+def test_images_split_in_halves_give_the_stock_convolution(kernel_size, strides, shape):
+    ours, stock = _pair(64, kernel_size, strides, shape, activation="relu")
+    assert ours.splits(shape)
+    images = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
+    # The split graph convolves twice the batch (the halves); the stock one the batch.
+    assert _graph_conv_batches(ours, images) == [2 * shape[0]]
+    assert _graph_conv_batches(stock, images) == [shape[0]]
+    expected = stock(images).numpy()
+    with row_split_conv.splitting_images():
+        got = tf.function(ours)(images).numpy()
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_halves_with_the_wrong_margins_are_detectably_wrong():
+    # The comparison above can fail: one row too few above the halves changes the output.
+    shape = (1, 32, 8, 64)
+    ours, stock = _pair(64, 3, 1, shape)
+    images = tf.constant(np.random.default_rng(2).normal(size=shape), tf.float32)
+    halves = row_split_conv.stack_row_halves(images, 0, 2)
+    wrong = row_split_conv.join_row_halves(tf.nn.bias_add(
+        tf.nn.conv2d(halves, ours.kernel, 1, [[0, 0], [0, 0], [1, 1], [0, 0]]), ours.bias))
+    assert np.abs(wrong.numpy() - stock(images).numpy()).max() > 1.0
+
+
+def test_stacked_halves_carry_their_neighbours_rows_and_zeros_at_the_border():
+    images = tf.reshape(tf.range(1, 9, dtype=tf.float32), (1, 8, 1, 1))   # rows 1..8
+    halves = row_split_conv.stack_row_halves(images, 1, 2)
+    np.testing.assert_array_equal(halves.numpy()[..., 0, 0], [[0, 1, 2, 3, 4, 5, 6],
+                                                              [4, 5, 6, 7, 8, 0, 0]])
+    joined = row_split_conv.join_row_halves(tf.reshape(images, (2, 4, 1, 1)))
+    np.testing.assert_array_equal(joined.numpy(), images.numpy())
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding", [
+    (16, 3, 1, (1, 1)), (16, 3, 2, (0, 1)), (15, 3, 2, (1, 1)), (16, 4, 2, (1, 1)), (16, 1, 1, (0, 0)),
+])
+def test_same_padding_is_tensorflows(size, kernel, stride, padding):
+    assert row_split_conv.same_padding(size, kernel, stride) == padding
+    # What TF computes: 'SAME' equals the explicit padding on that axis.
+    images = tf.random.normal((1, size, 1, 1))
+    kernels = tf.random.normal((kernel, 1, 1, 1))
+    np.testing.assert_allclose(
+        tf.nn.conv2d(images, kernels, stride, "SAME").numpy(),
+        tf.nn.conv2d(images, kernels, stride, [[0, 0], list(padding), [0, 0], [0, 0]]).numpy(), rtol=1e-6)
+
+
+def test_the_stock_convolution_runs_outside_splitting_images():
+    shape = (1, 32, 20, 64)
+    ours, _ = _pair(64, 3, 1, shape)
+    assert ours.splits(shape)
+    graph = tf.function(ours).get_concrete_function(tf.TensorSpec(shape)).graph
+    assert [op.inputs[0].shape[0] for op in graph.get_operations() if op.type == "Conv2D"] == [1]
+
+
+def test_splitting_images_nests_and_ends():
+    with row_split_conv.splitting_images():
+        with row_split_conv.splitting_images():
+            pass
+        assert row_split_conv._scope.active
+    assert not row_split_conv._scope.active
+
+
+def test_only_large_maps_through_same_convs_are_split():
+    conv = _pair(64, 3, 1, (None, 16, 16, 64))[0]
+    assert conv.splits((1, 16, 16, 64))
+    assert conv.splits((None, 16, 16, 64))        # a batch of any size
+    assert not conv.splits((1, None, 16, 64))     # rows unknown when traced
+    assert not conv.splits((1, 8, 8, 64))         # fewer rows than MIN_SPLIT_ROWS
+    assert not conv.splits((1, 16, 16, 32))       # fewer input channels than MIN_SPLIT_CHANNELS
+    assert not _pair(32, 3, 1, (None, 16, 16, 64))[0].splits((1, 16, 16, 64))   # fewer filters
+    assert not conv.splits((1, 17, 16, 64))       # odd rows: no two equal halves
+    assert not _pair(64, 3, 2, (None, 18, 18, 64))[0].splits((1, 18, 18, 64))   # halves of 9 rows at stride 2
+    assert not _pair(64, 1, 1, (None, 16, 16, 64))[0].splits((1, 16, 16, 64))   # 1x1: a GEMM anyway
+    valid = row_split_conv.Conv2D(64, 3, padding="valid")
+    valid.build((None, 16, 16, 64))
+    assert not valid.splits((1, 16, 16, 64))
+
+
+def test_weights_files_of_stock_conv2d_models_load_and_back(tmp_path):
+    # Keras addresses weights by class name and rank: ours must be addressed as the stock layer.
+    def model(conv_class):
+        inputs = keras.Input((16, 16, 64))
+        x = conv_class(64, 3, padding="same")(inputs)
+        return keras.Model(inputs, conv_class(8, 3, padding="same")(keras.layers.ReLU()(x)))
+
+    stock, ours = model(keras.layers.Conv2D), model(row_split_conv.Conv2D)
+    stock.save_weights(str(tmp_path / "stock.weights.h5"))
+    ours.load_weights(str(tmp_path / "stock.weights.h5"))
+    for a, b in zip(stock.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    ours.save_weights(str(tmp_path / "ours.weights.h5"))
+    fresh_stock = model(keras.layers.Conv2D)
+    fresh_stock.load_weights(str(tmp_path / "ours.weights.h5"))
+    for a, b in zip(ours.get_weights(), fresh_stock.get_weights()):
+        np.testing.assert_array_equal(a, b)
