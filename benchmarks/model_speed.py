@@ -70,7 +70,7 @@ from tinyface.trainer.models import registry
 from tinyface.trainer.training.gan_loop import AdversarialSettings, GanTrainingModel
 from tinyface.trainer.losses.joint import joint_loss_for
 from tinyface.trainer.models.stats import forward_flops
-from tinyface.trainer.training.loop import JointTrainingModel, build_optimizer
+from tinyface.trainer.training.loop import JointTrainingModel, build_optimizer, conv_kernels_for_this_cpu
 from tinyface.trainer.training.training_config import paper_config
 
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -162,8 +162,9 @@ def measure_training(built, budget, jit_compile=False):
     steps = budget.steps_per_epoch * (1 + budget.timed_epochs)
     model = training_model(built, steps, budget.train_batch, jit_compile)
     timer = EpochTimer()
-    model.fit(synthetic_dataset(built, budget.train_batch), epochs=1 + budget.timed_epochs,
-              steps_per_epoch=budget.steps_per_epoch, callbacks=[timer], verbose=0)
+    with conv_kernels_for_this_cpu():   # as the Trainer trains on this CPU
+        model.fit(synthetic_dataset(built, budget.train_batch), epochs=1 + budget.timed_epochs,
+                  steps_per_epoch=budget.steps_per_epoch, callbacks=[timer], verbose=0)
     warmup, timed = timer.seconds[0], timer.seconds[1:]
     images = budget.train_batch * budget.steps_per_epoch * len(timed)
     return images / sum(timed), warmup

@@ -61,7 +61,7 @@ import keras
 import tensorflow as tf
 
 from tinyface.data.heatmaps import JASRNET_DOWNSAMPLING, JASRNET_SIGMA, jasrnet_heatmaps
-from tinyface.trainer.models import layers, row_split_conv
+from tinyface.trainer.models import avx2_conv, layers
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
 # Input normalisation of the reference (its MeanShift with rgb_range 1): ImageNet statistics.
@@ -154,7 +154,7 @@ class _Builder:
 
     def conv(self, x, filters, name, strides=1):
         # keras.layers.Conv2D, which serves a lone face as two half-faces where that is faster.
-        return row_split_conv.Conv2D(
+        return avx2_conv.Conv2D(
             filters, 3, strides=strides, padding="same", name=name,
             kernel_initializer=keras.initializers.RandomNormal(stddev=self.config.init_stddev),
             bias_initializer="zeros")(x)

@@ -20,7 +20,7 @@ from absl import logging
 
 from tinyface import features, signatures
 from tinyface.trainer.training import cpu_isa
-from tinyface.trainer.models import outputs as model_outputs, row_split_conv
+from tinyface.trainer.models import avx2_conv, outputs as model_outputs
 
 
 def _checked_lr_images(images, lr_size):
@@ -50,7 +50,7 @@ def _predict(forward, lr_uint8, contract, decode_method):
 
 def split_images_here():
     """Whether exports on this machine split the images' large convolutions into half-images: on CPUs
-    where oneDNN has no AVX-512 kernels (see trainer/models/row_split_conv.py). With AVX-512 its
+    where oneDNN has no AVX-512 kernels (see trainer/models/avx2_conv.py). With AVX-512 its
     batch-1 kernel is already the direct one and the split cost 4-8 % (README, "Batch-1 serving")."""
     return not cpu_isa.this_machine_onednn_runs_avx512()
 
@@ -63,7 +63,7 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
 
     jit_compile: the network's forward pass inside both signatures is XLA-compiled (input
     checks and landmark decoding stay plain TF ops).
-    split_images: the network's row_split_conv.Conv2D layers run each image as two half-images;
+    split_images: the network's avx2_conv.Conv2D layers run each image as two half-images;
     None decides by this machine's CPU (split_images_here), as the precision is decided by
     the machine that trains: the export is made for CPUs of the kind that made it.
     """
@@ -93,8 +93,8 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
         return _predict(forward, _checked_lr_images(images, lr_size), contract, decode_method)
 
     # The endpoints are traced while they are added and written: inside splitting_images(),
-    # the network's row_split_conv layers trace as half-images.
-    with row_split_conv.splitting_images() if split_images else contextlib.nullcontext():
+    # the network's avx2_conv layers trace as half-images.
+    with avx2_conv.splitting_images() if split_images else contextlib.nullcontext():
         _add_endpoints(archive, serve_lr_images, serve_tf_examples, lr_size)
         archive.write_out(export_dir, verbose=False)
     return export_dir

@@ -3,13 +3,15 @@
 run_fn (trainer/run_fn.py) is a thin adapter over `train_and_export`; tests call it directly.
 """
 
+import contextlib
 import math
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from tinyface.trainer.training import precision, training_curves, training_progress
+from tinyface.trainer.models import avx2_conv
+from tinyface.trainer.training import cpu_isa, precision, training_curves, training_progress
 from tinyface.trainer.training.training_config import TrainingConfig
 
 
@@ -17,6 +19,17 @@ def precision_policy(setting):
     """The Keras dtype policy for a TrainingConfig.mixed_precision setting on this machine
     (trainer/training/precision.py: bf16 only where the CPU runs it natively); the decision is logged."""
     return precision.decide_for_this_machine(setting).policy
+
+
+def conv_kernels_for_this_cpu():
+    """The context training steps are traced in: on a CPU where oneDNN has no AVX-512 kernels,
+    large convolutions compute their kernel gradient as one GEMM (trainer/models/avx2_conv.py:
+    oneDNN's own kernel gradient there is ~2.5x its forward's time); elsewhere TF's own."""
+    if cpu_isa.this_machine_onednn_runs_avx512():
+        return contextlib.nullcontext()
+    logging.info("training: large convolutions compute their kernel gradient as one GEMM "
+                 "(no AVX-512 in oneDNN here)")
+    return avx2_conv.gemm_kernel_gradients()
 
 
 def distribution_strategy():
@@ -97,12 +110,14 @@ def fit_training_model(model, train_dataset, train_steps, config: TrainingConfig
         training_curves.CurveWriter(log_dir, epochs * interval),
         training_progress.TrainingProgress(epochs * interval, config.batch_size),
     ]
-    return model.fit(
-        train_dataset,
-        epochs=epochs,
-        steps_per_epoch=interval,
-        validation_data=eval_dataset,
-        validation_steps=config.eval_steps if eval_dataset is not None else None,
-        callbacks=callbacks,
-        verbose=2,
-    )
+    # fit() traces the training step: inside this context, so that it holds this CPU's kernels.
+    with conv_kernels_for_this_cpu():
+        return model.fit(
+            train_dataset,
+            epochs=epochs,
+            steps_per_epoch=interval,
+            validation_data=eval_dataset,
+            validation_steps=config.eval_steps if eval_dataset is not None else None,
+            callbacks=callbacks,
+            verbose=2,
+        )

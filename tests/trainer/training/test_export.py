@@ -8,7 +8,7 @@ import tensorflow as tf
 from tinyface import signatures
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import export
-from tinyface.trainer.models import row_split_conv
+from tinyface.trainer.models import avx2_conv
 from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
@@ -62,12 +62,12 @@ def test_the_serving_signature_declares_its_input_shape(tmp_path):
 
 
 def _wide_network():
-    """_tiny_network's contract, with heatmap convs wide enough for row_split_conv to split."""
+    """_tiny_network's contract, with heatmap convs wide enough for avx2_conv to split."""
     lr = keras.Input((16, 16, 3))
     sr = keras.layers.Conv2D(3, 3, padding="same")(keras.layers.UpSampling2D(8)(lr))
-    x = row_split_conv.Conv2D(64, 3, padding="same", activation="relu")(keras.layers.UpSampling2D(2)(lr))
-    x = row_split_conv.Conv2D(64, 3, padding="same", activation="relu")(x)
-    heatmaps = row_split_conv.Conv2D(68, 3, padding="same")(x)
+    x = avx2_conv.Conv2D(64, 3, padding="same", activation="relu")(keras.layers.UpSampling2D(2)(lr))
+    x = avx2_conv.Conv2D(64, 3, padding="same", activation="relu")(x)
+    heatmaps = avx2_conv.Conv2D(68, 3, padding="same")(x)
     return keras.Model(lr, {SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
                             HEATMAP_STEPS: keras.layers.Reshape((1, 32, 32, 68))(heatmaps)})
 

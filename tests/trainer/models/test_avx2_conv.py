@@ -1,17 +1,18 @@
-"""row_split_conv.Conv2D: images convolved as their two half-height halves give the same
-convolution as keras.layers.Conv2D's, and only the convolutions it is meant for are split."""
+"""avx2_conv.Conv2D: images convolved as their two half-height halves, and kernel gradients
+computed as one GEMM, give keras.layers.Conv2D's results; only the convolutions meant for it
+are rewritten, and only inside the rewrite's scope."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tinyface.trainer.models import row_split_conv
+from tinyface.trainer.models import avx2_conv
 
 
 def _pair(filters, kernel_size, strides, input_shape, activation=None):
     """(ours, stock) built for `input_shape`, with the same weights (biases non-zero)."""
-    ours = row_split_conv.Conv2D(filters, kernel_size, strides=strides, padding="same",
+    ours = avx2_conv.Conv2D(filters, kernel_size, strides=strides, padding="same",
                                  activation=activation)
     stock = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
                                 activation=activation)
@@ -27,7 +28,7 @@ def _pair(filters, kernel_size, strides, input_shape, activation=None):
 def _graph_conv_batches(function, tensor):
     """The batch sizes of the Conv2D ops in `function`'s graph for `tensor`, traced inside
     splitting_images()."""
-    with row_split_conv.splitting_images():
+    with avx2_conv.splitting_images():
         graph = tf.function(function).get_concrete_function(tensor).graph
     return [op.inputs[0].shape[0] for op in graph.get_operations() if op.type == "Conv2D"]
 
@@ -48,7 +49,7 @@ def test_images_split_in_halves_give_the_stock_convolution(kernel_size, strides,
     assert _graph_conv_batches(ours, images) == [2 * shape[0]]
     assert _graph_conv_batches(stock, images) == [shape[0]]
     expected = stock(images).numpy()
-    with row_split_conv.splitting_images():
+    with avx2_conv.splitting_images():
         got = tf.function(ours)(images).numpy()
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
@@ -59,18 +60,18 @@ def test_halves_with_the_wrong_margins_are_detectably_wrong():
     shape = (1, 32, 8, 64)
     ours, stock = _pair(64, 3, 1, shape)
     images = tf.constant(np.random.default_rng(2).normal(size=shape), tf.float32)
-    halves = row_split_conv.stack_row_halves(images, 0, 2)
-    wrong = row_split_conv.join_row_halves(tf.nn.bias_add(
+    halves = avx2_conv.stack_row_halves(images, 0, 2)
+    wrong = avx2_conv.join_row_halves(tf.nn.bias_add(
         tf.nn.conv2d(halves, ours.kernel, 1, [[0, 0], [0, 0], [1, 1], [0, 0]]), ours.bias))
     assert np.abs(wrong.numpy() - stock(images).numpy()).max() > 1.0
 
 
 def test_stacked_halves_carry_their_neighbours_rows_and_zeros_at_the_border():
     images = tf.reshape(tf.range(1, 9, dtype=tf.float32), (1, 8, 1, 1))   # rows 1..8
-    halves = row_split_conv.stack_row_halves(images, 1, 2)
+    halves = avx2_conv.stack_row_halves(images, 1, 2)
     np.testing.assert_array_equal(halves.numpy()[..., 0, 0], [[0, 1, 2, 3, 4, 5, 6],
                                                               [4, 5, 6, 7, 8, 0, 0]])
-    joined = row_split_conv.join_row_halves(tf.reshape(images, (2, 4, 1, 1)))
+    joined = avx2_conv.join_row_halves(tf.reshape(images, (2, 4, 1, 1)))
     np.testing.assert_array_equal(joined.numpy(), images.numpy())
 
 
@@ -78,7 +79,7 @@ def test_stacked_halves_carry_their_neighbours_rows_and_zeros_at_the_border():
     (16, 3, 1, (1, 1)), (16, 3, 2, (0, 1)), (15, 3, 2, (1, 1)), (16, 4, 2, (1, 1)), (16, 1, 1, (0, 0)),
 ])
 def test_same_padding_is_tensorflows(size, kernel, stride, padding):
-    assert row_split_conv.same_padding(size, kernel, stride) == padding
+    assert avx2_conv.same_padding(size, kernel, stride) == padding
     # What TF computes: 'SAME' equals the explicit padding on that axis.
     images = tf.random.normal((1, size, 1, 1))
     kernels = tf.random.normal((kernel, 1, 1, 1))
@@ -95,12 +96,15 @@ def test_the_stock_convolution_runs_outside_splitting_images():
     assert [op.inputs[0].shape[0] for op in graph.get_operations() if op.type == "Conv2D"] == [1]
 
 
-def test_splitting_images_nests_and_ends():
-    with row_split_conv.splitting_images():
-        with row_split_conv.splitting_images():
+def test_the_scopes_nest_and_end():
+    with avx2_conv.splitting_images():
+        with avx2_conv.splitting_images():
             pass
-        assert row_split_conv._scope.active
-    assert not row_split_conv._scope.active
+        assert avx2_conv._scope.rewrite == "split"
+        with avx2_conv.gemm_kernel_gradients():
+            assert avx2_conv._scope.rewrite == "gemm"
+        assert avx2_conv._scope.rewrite == "split"
+    assert avx2_conv._scope.rewrite is None
 
 
 def test_only_large_maps_through_same_convs_are_split():
@@ -108,13 +112,13 @@ def test_only_large_maps_through_same_convs_are_split():
     assert conv.splits((1, 16, 16, 64))
     assert conv.splits((None, 16, 16, 64))        # a batch of any size
     assert not conv.splits((1, None, 16, 64))     # rows unknown when traced
-    assert not conv.splits((1, 8, 8, 64))         # fewer rows than MIN_SPLIT_ROWS
-    assert not conv.splits((1, 16, 16, 32))       # fewer input channels than MIN_SPLIT_CHANNELS
+    assert not conv.splits((1, 8, 8, 64))         # fewer rows than MIN_ROWS
+    assert not conv.splits((1, 16, 16, 32))       # fewer input channels than MIN_CHANNELS
     assert not _pair(32, 3, 1, (None, 16, 16, 64))[0].splits((1, 16, 16, 64))   # fewer filters
     assert not conv.splits((1, 17, 16, 64))       # odd rows: no two equal halves
     assert not _pair(64, 3, 2, (None, 18, 18, 64))[0].splits((1, 18, 18, 64))   # halves of 9 rows at stride 2
     assert not _pair(64, 1, 1, (None, 16, 16, 64))[0].splits((1, 16, 16, 64))   # 1x1: a GEMM anyway
-    valid = row_split_conv.Conv2D(64, 3, padding="valid")
+    valid = avx2_conv.Conv2D(64, 3, padding="valid")
     valid.build((None, 16, 16, 64))
     assert not valid.splits((1, 16, 16, 64))
 
@@ -126,7 +130,7 @@ def test_weights_files_of_stock_conv2d_models_load_and_back(tmp_path):
         x = conv_class(64, 3, padding="same")(inputs)
         return keras.Model(inputs, conv_class(8, 3, padding="same")(keras.layers.ReLU()(x)))
 
-    stock, ours = model(keras.layers.Conv2D), model(row_split_conv.Conv2D)
+    stock, ours = model(keras.layers.Conv2D), model(avx2_conv.Conv2D)
     stock.save_weights(str(tmp_path / "stock.weights.h5"))
     ours.load_weights(str(tmp_path / "stock.weights.h5"))
     for a, b in zip(stock.get_weights(), ours.get_weights()):
@@ -136,3 +140,63 @@ def test_weights_files_of_stock_conv2d_models_load_and_back(tmp_path):
     fresh_stock.load_weights(str(tmp_path / "ours.weights.h5"))
     for a, b in zip(ours.get_weights(), fresh_stock.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kernel_size, shape, policy", [
+    (3, (2, 16, 12, 64), "float32"),           # JASRNet's convs, a training batch
+    (4, (1, 16, 9, 64), "float32"),            # an even kernel: 'same' pads one more after
+    (3, (2, 16, 16, 64), "mixed_bfloat16"),    # forced bf16: the GEMM runs in bf16 as the conv
+])
+def test_the_gemm_kernel_gradient_is_the_stock_gradient(kernel_size, shape, policy):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        ours, stock = _pair(64, kernel_size, 1, shape, activation="relu")
+        assert ours.gemm_gradient(shape)
+        images = tf.constant(np.random.default_rng(4).normal(size=shape), tf.float32)
+
+        def gradients(layer):
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                loss = tf.reduce_sum(tf.square(tf.cast(layer(images), tf.float32)))
+            return tape.gradient(loss, [images, layer.kernel, layer.bias])
+
+        with avx2_conv.gemm_kernel_gradients():
+            got = tf.function(lambda: gradients(ours))()
+        expected = gradients(stock)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    tolerance = 1e-4 if policy == "float32" else 3e-2
+    for name, a, b in zip(("image", "kernel", "bias"), got, expected):
+        assert a is not None, name
+        scale = float(tf.reduce_max(tf.abs(b)))
+        assert float(tf.reduce_max(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))) <= tolerance * scale, name
+
+
+def test_the_gemm_kernel_gradient_graph_has_no_stock_kernel_gradient():
+    shape = (2, 16, 16, 64)
+    ours, stock = _pair(64, 3, 1, shape)
+    images = tf.random.normal(shape)
+
+    def op_types(layer):
+        def step(images):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(layer(images))
+            return tape.gradient(loss, layer.kernel)
+        return {op.type for op in tf.function(step).get_concrete_function(images).graph.get_operations()}
+
+    with avx2_conv.gemm_kernel_gradients():
+        rewritten = op_types(ours)
+    assert "Conv2DBackpropFilter" not in rewritten and "MatMul" in rewritten
+    assert "Conv2DBackpropFilter" in op_types(stock)
+    assert "Conv2DBackpropFilter" in op_types(ours)     # outside the scope: the stock layer
+
+
+def test_im2col_patches_are_the_kernels_taps():
+    images = tf.random.normal((1, 5, 4, 2))
+    kernel = tf.random.normal((3, 3, 2, 7))
+    patches = avx2_conv.im2col_patches(images, 3, 3)
+    assert patches.shape == (1, 5, 4, 18)
+    by_matmul = tf.reshape(tf.reshape(patches, (-1, 18)) @ tf.reshape(kernel, (18, 7)), (1, 5, 4, 7))
+    np.testing.assert_allclose(by_matmul.numpy(), tf.nn.conv2d(images, kernel, 1, "SAME").numpy(),
+                               rtol=1e-5, atol=1e-5)
