@@ -49,8 +49,8 @@ def stack_row_halves(images, above, below):
     of rows, each with the `above` rows before it and the `below` rows after it, zeros beyond
     the image's border.
 
-    One concatenation and a reshape (no copy): each image's two halves with their margins, laid
-    out one after the other, are already two batch entries.
+    One concatenation, then a free reshape: each image's two halves with their margins, laid out
+    one after the other, are already two batch entries.
     """
     half = images.shape[1] // 2
     parts = [images[:, :half + below], images[:, half - above:]]
