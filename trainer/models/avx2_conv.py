@@ -135,7 +135,7 @@ def gemm_kernel_gradients():
 # Named as the stock layer it replaces: Keras addresses a layer's weights in a .weights.h5 by
 # its class name and rank (trainer/models/subpixel_projections.py), so weights files written
 # before this layer existed, with keras.layers.Conv2D, load into it and back (tested).
-@keras.saving.register_keras_serializable(package="tinyface", name="RowSplitConv2D")
+@keras.saving.register_keras_serializable(package="tinyface", name="Avx2Conv2D")
 class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D; inside `splitting_images()` or `gemm_kernel_gradients()`, a 'same'
     convolution on maps of enough rows and channels runs in the form they name (see the module)."""

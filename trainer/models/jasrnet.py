@@ -153,7 +153,7 @@ class _Builder:
         self.config = config
 
     def conv(self, x, filters, name, strides=1):
-        # keras.layers.Conv2D, which serves a lone face as two half-faces where that is faster.
+        # keras.layers.Conv2D, with exact rewrites for CPUs without AVX-512 (avx2_conv.py).
         return avx2_conv.Conv2D(
             filters, 3, strides=strides, padding="same", name=name,
             kernel_initializer=keras.initializers.RandomNormal(stddev=self.config.init_stddev),

@@ -1,5 +1,5 @@
-"""SavedModel export: the XLA-compiled serving signature, and the one that splits a lone image's
-convolutions into half-images, answer what the plain one does."""
+"""SavedModel export: the XLA-compiled serving signature, and the one that runs each image's
+large convolutions as half-images, answer what the plain one does."""
 
 import keras
 import numpy as np
