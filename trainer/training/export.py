@@ -51,7 +51,7 @@ def _predict(forward, lr_uint8, contract, decode_method):
 def split_images_here():
     """Whether exports on this machine split the images' large convolutions into half-images: on CPUs
     where oneDNN has no AVX-512 kernels (see trainer/models/avx2_conv.py). With AVX-512 its
-    batch-1 kernel is already the direct one and the split cost 4-8 % (README, "Batch-1 serving")."""
+    batch-1 kernel is already the direct one and the split cost 4-18 % (README, "Benchmarks")."""
     return not cpu_isa.this_machine_onednn_runs_avx512()
 
 
