@@ -74,6 +74,23 @@ def test_training_batches_repeat(pair_files):
     assert features.SCALE in input_pipeline.feature_spec()
 
 
+@pytest.mark.parametrize("through_tfx", [False, True])
+def test_evaluation_batches_run_without_autotuning_training_batches_with(pair_files, through_tfx):
+    # fit() drops its half-read evaluation iterator at every validation; with tf.data's
+    # autotuner on, that drop waited 8-50 s for the autotuner's thread (input_pipeline._finish).
+    root, _ = pair_files
+    pattern = os.path.join(root, "Split-train", "*")
+
+    def dataset(training):
+        if through_tfx:
+            return input_pipeline.dataset_from_accessor(_data_accessor(root), [pattern], 4, CONTRACT,
+                                                        training=training)
+        return input_pipeline.dataset_from_files(pattern, 4, CONTRACT, training=training)
+
+    assert dataset(training=False).options().autotune.enabled is False
+    assert dataset(training=True).options().autotune.enabled is not False
+
+
 def _records_of_scales(path, scales):
     with tf.io.TFRecordWriter(path, options="GZIP") as writer:
         for scale in scales:
