@@ -15,7 +15,10 @@ For each model x size x precision:
   * serving latency: the network exported by tinyface.trainer.training.export.export_serving_model (as the
     Trainer exports it), loaded back with tf.saved_model.load, its serving_default signature
     called on one uint8 face (input checks, SR, landmark decoding): median ms over repetitions
-    after an untimed warm-up call. Throughput at batch 32 (skip with --no-batch32): a
+    after an untimed warm-up call. Measured in a child process that runs the kernels a serving
+    process runs here (TensorFlow's default for the CPU), while this process trains as the
+    Trainer trains: on AVX2-only CPUs tinyface turns TensorFlow's oneDNN kernels on for training
+    only (trainer/training/cpu_isa.py), and the switch is one per process. Throughput at batch 32 (skip with --no-batch32): a
     tf.function over network(x, training=False) with a fixed input signature
     (float32 [None, lr, lr, 3]), median after an untimed warm-up call.
   * matmul peak: GFLOP/s of one 2048 x 2048 matmul in the precision's compute dtype, measured
@@ -57,10 +60,18 @@ import gc
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
-import keras
+from tinyface.trainer.training import cpu_isa
+
+# Before TensorFlow is imported: this process trains as the Trainer does on this CPU (a serving
+# child gets the variable set explicitly, so this leaves it as it is).
+cpu_isa.use_onednn_for_training()
+
+import keras  # noqa: E402  (after the oneDNN switch)
 import numpy as np
 import tensorflow as tf
 
@@ -206,6 +217,35 @@ def measure_serving_latency(built, budget, jit_compile=False):
                                          face, budget.latency_repeats)
 
 
+def serving_process_environment(environ=os.environ):
+    """The environment of a serving process on this machine: TensorFlow's oneDNN switch as it is
+    there (cpu_isa.serving_runs_onednn), stated explicitly, without tinyface's training switch."""
+    env = {key: value for key, value in environ.items() if key != cpu_isa.ONEDNN_FOR_TRAINING_VARIABLE}
+    env[cpu_isa.TF_ONEDNN_VARIABLE] = "1" if cpu_isa.serving_runs_onednn(environ) else "0"
+    return env
+
+
+def serving_latency_in_serving_process(name, size, precision, budget, jit_compile=False):
+    """measure_serving_latency of a freshly built `name` at `size` in `precision`, run in a child
+    process with serving_process_environment(); its last output line is the figure."""
+    command = [sys.executable, os.path.abspath(__file__), SERVING_CHILD_FLAG, name, size, precision,
+               str(budget.latency_repeats)] + (["--jit-serving"] if jit_compile else [])
+    done = subprocess.run(command, env=serving_process_environment(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"serving latency of {name} {size} {precision} failed:\n{done.stderr[-3000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def serving_child(argv):
+    """The child of serving_latency_in_serving_process: prints ms per face at batch 1."""
+    name, size, precision, repeats = argv[:4]
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(0)
+    built = registry.build_model(name, size)
+    budget = dataclasses.replace(budget_for(size, True, REFERENCE_TRAIN_BATCH), latency_repeats=int(repeats))
+    print(measure_serving_latency(built, budget, "--jit-serving" in argv), flush=True)
+
+
 def measure_throughput(built, budget):
     """images/s at batch THROUGHPUT_BATCH through serving_function (float32 input)."""
     serve = serving_function(built.network)
@@ -256,7 +296,7 @@ def measure(name, size, precision, budget, flops, critic_flops, peak, options):
         built = registry.build_model(name, size)
         # Inference first, on the freshly initialised weights; training then changes only
         # the weights' values, not the cost.
-        latency_ms = measure_serving_latency(built, budget, options.jit_serving)
+        latency_ms = serving_latency_in_serving_process(name, size, precision, budget, options.jit_serving)
         infer_rate = measure_throughput(built, budget) if options.batch32 else float("nan")
         train_rate, warmup = measure_training(built, budget, options.jit_training)
     finally:
@@ -368,5 +408,10 @@ def main():
         print("\n".join(lines))
 
 
+SERVING_CHILD_FLAG = "--serving-latency-child"
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == SERVING_CHILD_FLAG:
+        serving_child(sys.argv[2:])
+    else:
+        main()

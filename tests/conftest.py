@@ -9,7 +9,13 @@ import sys
 
 import pytest
 
-from tinyface import features
+from tinyface.trainer.training import cpu_isa
+
+# Before anything imports TensorFlow: the tests train as the Trainer trains on this CPU (oneDNN's
+# kernels turned on where TensorFlow would leave them off; cpu_isa.use_onednn_for_training).
+cpu_isa.use_onednn_for_training()
+
+from tinyface import features  # noqa: E402
 
 REAL_FACES = os.path.join(os.path.dirname(__file__), "data", "real_faces")
 

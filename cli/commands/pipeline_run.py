@@ -28,6 +28,9 @@ def register(subparsers):
 
 
 def run(args):
+    from tinyface.trainer.training import cpu_isa
+    # Before TensorFlow is imported (below): the Trainer runs in this process.
+    onednn_turned_on = cpu_isa.use_onednn_for_training()
     from tinyface.pipeline import configs, local_runner, metadata_queries
     from tinyface.pipeline.run_config import RunConfig, load_run_config, resolved_data_root
     from tinyface.data.synthesis import synth_cache
@@ -47,6 +50,9 @@ def run(args):
     # The first node line takes a minute (TensorFlow, Beam and ingestion start): say what comes.
     console.say(f"running pipeline {configs.PIPELINE_NAME} on {resolved_data_root(config, home)}: "
                 f"a line per node as it finishes, training progress every {PROGRESS_EVERY_SECONDS} s")
+    if onednn_turned_on:
+        console.say("TensorFlow's oneDNN kernels turned on for training (TensorFlow leaves them off on "
+                    f"CPUs without AVX512-VNNI, AVX512-BF16 or AMX; {cpu_isa.TF_ONEDNN_VARIABLE}=0 keeps them off)")
     stopped = None
     try:
         local_runner.run(config, home=home, show_progress=True)

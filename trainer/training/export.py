@@ -49,10 +49,12 @@ def _predict(forward, lr_uint8, contract, decode_method):
 
 
 def split_images_here():
-    """Whether exports on this machine split the images' large convolutions into half-images: on CPUs
-    where oneDNN has no AVX-512 kernels (see trainer/models/avx2_conv.py). With AVX-512 its
-    batch-1 kernel is already the direct one and the split cost 4-18 % (README, "Benchmarks")."""
-    return not cpu_isa.this_machine_onednn_runs_avx512()
+    """Whether exports on this machine split the images' large convolutions into half-images: where
+    a serving process here runs oneDNN's kernels and oneDNN has no AVX-512 ones (see
+    trainer/models/avx2_conv.py). With AVX-512 its batch-1 kernel is already the direct one and
+    the split cost 4-18 %; on Eigen's kernels, TensorFlow's default on AVX2-only CPUs, it cost
+    19 % (JASRNet 445 against 375 ms a face; README, "Benchmarks")."""
+    return cpu_isa.serving_runs_onednn() and not cpu_isa.this_machine_onednn_runs_avx512()
 
 
 def export_serving_model(network, export_dir, contract, decode_method="refined_argmax", jit_compile=False,

@@ -22,10 +22,11 @@ def precision_policy(setting):
 
 
 def conv_kernels_for_this_cpu():
-    """The context training steps are traced in: on a CPU where oneDNN has no AVX-512 kernels,
-    large convolutions compute their kernel gradient as one GEMM (trainer/models/avx2_conv.py:
-    oneDNN's own kernel gradient there is ~2.5x its forward's time); elsewhere TF's own."""
-    if cpu_isa.this_machine_onednn_runs_avx512():
+    """The context training steps are traced in: where TensorFlow runs oneDNN's kernels and oneDNN
+    has no AVX-512 ones, large convolutions compute their kernel gradient as one GEMM
+    (trainer/models/avx2_conv.py: oneDNN's own kernel gradient there is ~2.5x its forward's
+    time); elsewhere (AVX-512, or Eigen's kernels) TF's own."""
+    if cpu_isa.this_machine_onednn_runs_avx512() or not cpu_isa.this_process_runs_onednn():
         return contextlib.nullcontext()
     logging.info("training: large convolutions compute their kernel gradient as one GEMM "
                  "(no AVX-512 in oneDNN here)")

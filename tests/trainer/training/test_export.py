@@ -3,6 +3,7 @@ large convolutions as half-images, answer what the plain one does."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tinyface import signatures
@@ -102,8 +103,13 @@ def test_splitting_images_serves_the_same_outputs(tmp_path):
                                       plain[signatures.SR_IMAGE_OUTPUT].numpy())
 
 
-def test_exports_split_images_where_onednn_has_no_avx512(monkeypatch):
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert export.split_images_here()
-    monkeypatch.setattr(export.cpu_isa, "this_machine_onednn_runs_avx512", lambda: True)
-    assert not export.split_images_here()
+@pytest.mark.parametrize("serving_onednn, onednn_avx512, expected", [
+    (True, False, True),      # oneDNN without AVX-512: its batch-1 kernel is an im2col GEMM
+    (True, True, False),      # oneDNN with AVX-512: already the direct kernel
+    (False, False, False),    # Eigen's kernels (TensorFlow's default on AVX2-only CPUs)
+])
+def test_exports_split_images_only_where_serving_runs_onednn_without_avx512(monkeypatch, serving_onednn,
+                                                                          onednn_avx512, expected):
+    monkeypatch.setattr(export.cpu_isa, "serving_runs_onednn", lambda: serving_onednn)
+    monkeypatch.setattr(export.cpu_isa, "this_machine_onednn_runs_avx512", lambda: onednn_avx512)
+    assert export.split_images_here() is expected

@@ -111,11 +111,12 @@ def test_saved_model_cli_lists_both_signatures(trained):
     assert f"inputs['{signatures.LR_IMAGES_INPUT}']" in shown and "DT_UINT8" in shown
 
 
-def test_training_computes_kernel_gradients_as_gemms_only_where_onednn_has_no_avx512(monkeypatch):
+def test_training_computes_kernel_gradients_as_gemms_only_where_onednn_runs_without_avx512(monkeypatch):
     from tinyface.trainer.models import avx2_conv
     from tinyface.trainer.training import loop
 
-    for has_avx512, expected in ((False, "gemm"), (True, None)):
+    for onednn, has_avx512, expected in ((True, False, "gemm"), (True, True, None), (False, False, None)):
+        monkeypatch.setattr(loop.cpu_isa, "this_process_runs_onednn", lambda: onednn)
         monkeypatch.setattr(loop.cpu_isa, "this_machine_onednn_runs_avx512", lambda: has_avx512)
         with loop.conv_kernels_for_this_cpu():
             assert avx2_conv._scope.rewrite == expected
