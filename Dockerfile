@@ -26,7 +26,7 @@ RUN python -m pip install --no-cache-dir /tinyface \
  && python -c "import tinyface.cli.main, tinyface.components, tinyface.kubeflow.runner, tinyface.pipeline, tinyface.trainer.run_fn; import tensorflow_serving.apis.predict_pb2"
 
 # TensorFlow's oneDNN kernels on every node, as `tinyface run` turns them on locally: TensorFlow
-# leaves them off on AVX2-only CPUs, where training ran 1.1-1.4x faster with them (README,
+# leaves them off on AVX2-only CPUs, where training ran 1.3-1.6x faster with them (README,
 # "Benchmarks"; a no-op on CPUs with AVX512-VNNI, AVX512-BF16 or AMX). The second variable says
 # the switch is for training, so the Trainer still exports for a serving process's default
 # kernels (trainer/training/cpu_isa.py).

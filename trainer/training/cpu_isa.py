@@ -95,8 +95,9 @@ def serving_runs_onednn(environ: Mapping[str, str] = os.environ) -> bool:
 
 def use_onednn_for_training(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Turns TensorFlow's oneDNN kernels on for this process where TensorFlow would leave them off
-    (AVX2-only CPUs) and the user has not chosen: training there ran 1.1-1.4x faster with them
-    (JASRNet 0.76 against 0.53 images/s, DIC 0.20 against 0.14; README, "Benchmarks"), while
+    (AVX2-only CPUs) and the user has not chosen: training there ran 1.3-1.6x faster with them
+    (JASRNet 0.69-0.76 against 0.53 images/s, DIC 0.20-0.22 against 0.14 on a 2-core
+    EPYC Zen 3; README, "Benchmarks"), while
     batch-1 serving is faster on Eigen's kernels, so serving processes keep TensorFlow's default.
 
     Must run before TensorFlow is imported (it reads the variable once); returns whether it
