@@ -90,6 +90,7 @@ DISCRIMINATOR_FLOPS_PER_STEP = 9   # discriminator forwards' worth per GAN step 
 SMALL_TRAIN_BATCH = 8         # the papers' batch size
 REFERENCE_TRAIN_BATCH = 2     # reference presets: 8 would take minutes per config on 2 cores
 THROUGHPUT_BATCH = 32
+SERVING_CHILD_FLAG = "--serving-latency-child"   # argv[1] of the serving-latency child process
 DISTINCT_BATCHES = 4          # synthetic batches held in memory and cycled
 
 
@@ -407,8 +408,6 @@ def main():
         print("mixed_bfloat16 speed-up over float32:")
         print("\n".join(lines))
 
-
-SERVING_CHILD_FLAG = "--serving-latency-child"
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == SERVING_CHILD_FLAG:

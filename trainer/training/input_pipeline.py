@@ -111,21 +111,14 @@ def _finish(batches, batch_size, contract, training, seed, augment):
                .prefetch(tf.data.AUTOTUNE))
     if training:
         return dataset
-    return dataset.with_options(_EVALUATION_OPTIONS)
-
-
-def _evaluation_options():
     # fit() validates on `eval_steps` batches per checkpoint and drops the half-read iterator
     # at the next validation. With tf.data's autotuning on, dropping it blocked, CPU idle,
-    # until the autotuner's thread woke: 8-50 s per checkpoint after the first, 1 min 40 s
+    # until the autotuner's thread woke: 8-50 s per checkpoint after the first, 1 min 26 s
     # of the main job's 6 min 23 s Trainer (2-core AMD EPYC Zen 3, 2026-12-06). A handful of
     # evaluation batches needs no tuning; without it the drop is immediate.
     options = tf.data.Options()
     options.autotune.enabled = False
-    return options
-
-
-_EVALUATION_OPTIONS = _evaluation_options()
+    return dataset.with_options(options)
 
 
 def dataset_from_accessor(data_accessor, file_pattern, batch_size, contract, training, seed=None,
