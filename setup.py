@@ -53,7 +53,8 @@ def namespaced_packages():
 
 EXTRAS_REQUIRE = {
     # import-linter: the layers contract (.importlinter) that tests/test_layers.py checks.
-    "test": ["pytest==9.2.0", "scikit-image==0.25.2", "import-linter==2.15"],
+    # pytest-xdist: scripts/test.sh runs the suite on two workers (see there).
+    "test": ["pytest==9.2.0", "pytest-xdist==3.8.0", "scikit-image==0.25.2", "import-linter==2.15"],
 }
 
 setup(
