@@ -68,7 +68,6 @@ setup(
     package_data={"": ["*.pbtxt"],
                   "tinyface.pretrained": ["real_faces/PROVENANCE.md", "real_faces/*/*.pb",
                                           "real_faces/*/variables/*"]},
-    include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["tinyface=tinyface.cli.main:main"]},
