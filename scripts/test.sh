@@ -7,9 +7,9 @@ source scripts/venv.sh
 # Two workers (TINYFACE_TEST_WORKERS; 0 runs in this process): a test here keeps about one core
 # busy on average (pipeline components are single-threaded Python and Beam; processes start
 # and import TensorFlow), so on a 2-core CPU two at once ran the suite in 21 min where one took
-# 34 (EPYC Zen 3, 2026-12-06). Each test file stays on one worker, so its module fixtures are
-# built once. (Handing out the long pipeline tests first measured no better: 22 min, as they
-# then train side by side.)
+# 34 (EPYC Zen 3, 2026-12-07 and -06). Each test file stays on one worker, so its module
+# fixtures are built once. (Handing out the long pipeline tests first measured no better:
+# 22 min, as they then train side by side.)
 workers=${TINYFACE_TEST_WORKERS:-2}
 if [ "$workers" = 0 ]; then
   exec .venv/bin/python -m pytest -q "$@"
