@@ -10,8 +10,4 @@ source scripts/venv.sh
 # 34 (EPYC Zen 3, 2026-12-07 and -06). Each test file stays on one worker, so its module
 # fixtures are built once. (Handing out the long pipeline tests first measured no better:
 # 22 min, as they then train side by side.)
-workers=${TINYFACE_TEST_WORKERS:-2}
-if [ "$workers" = 0 ]; then
-  exec .venv/bin/python -m pytest -q "$@"
-fi
-exec .venv/bin/python -m pytest -q -n "$workers" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -n "${TINYFACE_TEST_WORKERS:-2}" --dist loadfile "$@"
