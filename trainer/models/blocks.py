@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tinyface.trainer.models import subpixel_projections
+from tinyface.trainer.models import concat_conv, subpixel_projections
 
 # The reference's PReLU: one slope shared by all channels, initialised at 0.2.
 PRELU_INIT = 0.2
@@ -240,6 +240,14 @@ def conv_prelu(filters, kernel_size, name):
     return Sequence(conv(filters, kernel_size, f"{name}_conv"), prelu(f"{name}_prelu"))
 
 
+def concat_conv_prelu(filters, name):
+    """conv_prelu(filters, 1) over the channel concatenation of a list of tensors, computed
+    without concatenating (trainer/models/concat_conv.py: same weights, same outputs up to
+    summation order; ~3x faster than ConcatV2 + conv on DIC's 256x256 dense links)."""
+    return Sequence(concat_conv.Conv2D(filters, kernel_initializer=KERNEL_INIT, name=f"{name}_conv"),
+                    prelu(f"{name}_prelu"))
+
+
 def deconv_prelu(filters, kernel_size, stride, crop, name):
     """ConvTranspose2d(k, s, padding=crop) + PReLU. The transposed conv runs as stride-1 convs
     and a pixel shuffle (trainer/models/subpixel_projections.py: same weights, same outputs, ~5x faster
@@ -273,35 +281,29 @@ class FeedbackBlock:
     def __init__(self, features, groups, name, fusion=None):
         f = features
         self.fusion = fusion
-        self.compress_in = conv_prelu(f, 1, f"{name}_compress_in")
+        self.compress_in = concat_conv_prelu(f, f"{name}_compress_in")
         self.up = [deconv_prelu(f, FEEDBACK_KERNEL, FEEDBACK_STRIDE, FEEDBACK_PAD, f"{name}_up{i}")
                    for i in range(groups)]
         self.down = [strided_conv_prelu(f, FEEDBACK_KERNEL, FEEDBACK_STRIDE, FEEDBACK_PAD,
                                         f"{name}_down{i}") for i in range(groups)]
-        # Dense links: group i>0 first squeezes the concatenation of all earlier outputs.
-        self.up_transition = [conv_prelu(f, 1, f"{name}_uptran{i}") for i in range(1, groups)]
-        self.down_transition = [conv_prelu(f, 1, f"{name}_downtran{i}") for i in range(1, groups)]
-        self.compress_out = conv_prelu(f, 1, f"{name}_compress_out")
-        self.name = name
-        self._calls = 0
+        # Dense links: group i>0 first squeezes the concatenation of all earlier outputs
+        # (each 1x1 conv takes the list and never builds the concatenation).
+        self.up_transition = [concat_conv_prelu(f, f"{name}_uptran{i}") for i in range(1, groups)]
+        self.down_transition = [concat_conv_prelu(f, f"{name}_downtran{i}")
+                                for i in range(1, groups)]
+        self.compress_out = concat_conv_prelu(f, f"{name}_compress_out")
 
     def __call__(self, x, hidden=None, part_maps=None):
-        tag = f"{self.name}_call{self._calls}"
-        self._calls += 1
-        if hidden is not None:
-            x = keras.layers.Concatenate(name=f"{tag}_with_hidden")([x, hidden])
-        x = self.compress_in(x)
+        x = self.compress_in([x] if hidden is None else [x, hidden])
         if self.fusion is not None:
             x = self.fusion(x, part_maps)
         low, high = [x], []
         for i, (up, down) in enumerate(zip(self.up, self.down)):
-            low_in = low[0] if i == 0 else self.up_transition[i - 1](
-                keras.layers.Concatenate(name=f"{tag}_low{i}")(low))
+            low_in = low[0] if i == 0 else self.up_transition[i - 1](low)
             high.append(up(low_in))
-            high_in = high[0] if i == 0 else self.down_transition[i - 1](
-                keras.layers.Concatenate(name=f"{tag}_high{i}")(high))
+            high_in = high[0] if i == 0 else self.down_transition[i - 1](high)
             low.append(down(high_in))
-        return self.compress_out(keras.layers.Concatenate(name=f"{tag}_out")(low[1:]))
+        return self.compress_out(low[1:])
 
 
 class AttentiveFusion:

@@ -14,7 +14,7 @@ from tinyface.data.degradation.degrade import bicubic_resize
 from tinyface.data.heatmaps import DIC_HEATMAPS, render_heatmaps
 from tinyface.data.image_io import load_rgb
 from tinyface.data.ingestion.readers import get_reader
-from tinyface.trainer.models import dic
+from tinyface.trainer.models import concat_conv, dic
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
 PAPER_PARAMS = 21.80e6
@@ -214,15 +214,30 @@ def _stock_strided_conv_prelu(filters, kernel_size, stride, pad, name):
         dic.blocks.prelu(f"{name}_prelu"))
 
 
+class _StockDenseLink:
+    """A feedback block's dense link as first written: Concatenate, then a 1x1 conv + PReLU."""
+
+    def __init__(self, filters, name):
+        self.conv = dic.blocks.conv_prelu(filters, 1, name)
+
+    def __call__(self, pieces):
+        return self.conv(pieces[0] if len(pieces) == 1 else keras.layers.Concatenate()(pieces))
+
+
 def test_rewritten_projections_give_the_stock_layers_model_exactly(monkeypatch, tmp_path, random_images):
-    """Weights saved by a DIC built with the stock Keras projection layers load into ours
-    (same parameters) and give the same outputs, values and gradients."""
+    """Weights saved by a DIC built with the stock Keras layers (transposed and strided
+    projections, concatenated dense links) load into ours (same parameters) and give the same
+    outputs, values and gradients."""
     config = dataclasses.replace(dic.SMALL, num_groups=3)
     with monkeypatch.context() as patch:
         patch.setattr(dic.blocks, "deconv_prelu", _stock_deconv_prelu)
         patch.setattr(dic.blocks, "strided_conv_prelu", _stock_strided_conv_prelu)
+        patch.setattr(dic.blocks, "concat_conv_prelu", _StockDenseLink)
         stock = dic.build(config)
     ours = dic.build(config)
+    # Two feedback blocks, each: compress_in, compress_out, G - 1 up and G - 1 down transitions.
+    for model, links in ((stock, 0), (ours, 2 * (2 + 2 * (config.num_groups - 1)))):
+        assert sum(isinstance(layer, concat_conv.Conv2D) for layer in model.layers) == links
     assert ours.count_params() == stock.count_params()
     # Non-zero conv_out, so every projection shows in the SR output.
     stock.get_layer("conv_out").set_weights([np.full_like(w, 0.05) for w in stock.get_layer("conv_out").get_weights()])
