@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tinyface.trainer.models import concat_conv, subpixel_projections
+from tinyface.trainer.models import concat_conv, constant_slope_prelu, subpixel_projections
 
 # The reference's PReLU: one slope shared by all channels, initialised at 0.2.
 PRELU_INIT = 0.2
@@ -219,8 +219,9 @@ def conv(filters, kernel_size, name, strides=1, padding="same", groups=1,
 
 
 def prelu(name):
-    return keras.layers.PReLU(alpha_initializer=keras.initializers.Constant(PRELU_INIT),
-                              shared_axes=[1, 2, 3], name=name)
+    # Keras' PReLU, which a serving export traces as one LeakyRelu op (constant_slope_prelu.py).
+    return constant_slope_prelu.PReLU(alpha_initializer=keras.initializers.Constant(PRELU_INIT),
+                                      shared_axes=[1, 2, 3], name=name)
 
 
 class Sequence:

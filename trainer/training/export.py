@@ -20,7 +20,7 @@ from absl import logging
 
 from tinyface import features, signatures
 from tinyface.trainer.training import cpu_isa
-from tinyface.trainer.models import avx2_conv, outputs as model_outputs
+from tinyface.trainer.models import avx2_conv, constant_slope_prelu, outputs as model_outputs
 
 
 def _checked_lr_images(images, lr_size):
@@ -95,8 +95,10 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
         return _predict(forward, _checked_lr_images(images, lr_size), contract, decode_method)
 
     # The endpoints are traced while they are added and written: inside splitting_images(),
-    # the network's avx2_conv layers trace as half-images.
-    with avx2_conv.splitting_images() if split_images else contextlib.nullcontext():
+    # the network's avx2_conv layers trace as half-images; inside constant_slopes(), its
+    # PReLUs as one LeakyRelu op with the trained slope.
+    with avx2_conv.splitting_images() if split_images else contextlib.nullcontext(), \
+            constant_slope_prelu.constant_slopes():
         _add_endpoints(archive, serve_lr_images, serve_tf_examples, lr_size)
         archive.write_out(export_dir, verbose=False)
     return export_dir

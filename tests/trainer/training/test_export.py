@@ -1,5 +1,6 @@
-"""SavedModel export: the XLA-compiled serving signature, and the one that runs each image's
-large convolutions as half-images, answer what the plain one does."""
+"""SavedModel export: the XLA-compiled serving signature, the one that runs each image's
+large convolutions as half-images, and PReLUs traced with constant slopes answer what the
+plain network does."""
 
 import keras
 import numpy as np
@@ -9,7 +10,7 @@ import tensorflow as tf
 from tinyface import signatures
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import export
-from tinyface.trainer.models import avx2_conv
+from tinyface.trainer.models import avx2_conv, constant_slope_prelu
 from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
@@ -62,6 +63,32 @@ def test_the_serving_signature_declares_its_input_shape(tmp_path):
     assert serving_client.serving_signature_sizes(signature_defs, folder) == (16, 128)
 
 
+def _graph_nodes(signature):
+    """Every node of a loaded signature's graph, its functions' included."""
+    graph = signature.graph.as_graph_def()
+    return list(graph.node) + [node for function in graph.library.function for node in function.node_def]
+
+
+def test_prelus_serve_as_leaky_relu_with_the_trained_slope(tmp_path):
+    lr = keras.Input((16, 16, 3))
+    prelu = constant_slope_prelu.PReLU(shared_axes=[1, 2, 3])
+    sr = keras.layers.Conv2D(3, 3, padding="same")(prelu(keras.layers.UpSampling2D(8)(lr) - 0.5))
+    heatmaps = keras.layers.Conv2D(68, 3, padding="same")(keras.layers.UpSampling2D(2)(lr))
+    network = keras.Model(lr, {SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                               HEATMAP_STEPS: keras.layers.Reshape((1, 32, 32, 68))(heatmaps)})
+    prelu.set_weights([np.full((1, 1, 1), 0.37, np.float32)])   # a trained slope, not the init
+    folder = export.export_serving_model(network, str(tmp_path / "model"), TINY_CONTRACT)
+    serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
+    ops = [node.op for node in _graph_nodes(serve)]
+    assert "LeakyRelu" in ops and "Relu" not in ops
+    faces = tf.constant(np.random.default_rng(4).integers(0, 256, (2, 16, 16, 3)), tf.uint8)
+    served = serve(**{signatures.LR_IMAGES_INPUT: faces})
+    expected = network(tf.cast(faces, tf.float32) / 255.0, training=False)[SR_STEPS][:, -1]
+    np.testing.assert_array_equal(
+        served[signatures.SR_IMAGE_OUTPUT].numpy(),
+        tf.cast(tf.round(tf.clip_by_value(expected, 0.0, 1.0) * 255.0), tf.uint8).numpy())
+
+
 def _wide_network():
     """_tiny_network's contract, with heatmap convs wide enough for avx2_conv to split."""
     lr = keras.Input((16, 16, 3))
@@ -74,9 +101,7 @@ def _wide_network():
 
 
 def _explicitly_padded_convs(signature):
-    graph = signature.graph.as_graph_def()
-    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
-    return sum(node.op == "Conv2D" and node.attr["padding"].s == b"EXPLICIT" for node in nodes)
+    return sum(node.op == "Conv2D" and node.attr["padding"].s == b"EXPLICIT" for node in _graph_nodes(signature))
 
 
 def test_splitting_images_serves_the_same_outputs(tmp_path):
