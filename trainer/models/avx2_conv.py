@@ -22,11 +22,10 @@ Small maps and few channels are never rewritten: there the kernels are within ~2
 Both rewrites give the stock results up to float rounding (tested).
 """
 
-import contextlib
-import threading
-
 import keras
 import tensorflow as tf
+
+from tinyface.trainer.models.trace_setting import TraceSetting
 
 # Convs are rewritten only from these sizes on (their input's rows, both channel counts):
 # measured on JASRNet with oneDNN capped at AVX2, splitting from 16 rows served a face in
@@ -107,29 +106,20 @@ def conv2d_with_gemm_kernel_gradient(images, kernel):
     return conv(images, kernel)
 
 
-_scope = threading.local()
-
-
-@contextlib.contextmanager
-def _active(rewrite):
-    outer = getattr(_scope, "rewrite", None)
-    _scope.rewrite = rewrite
-    try:
-        yield
-    finally:
-        _scope.rewrite = outer
+# Which rewrite the Conv2D layers traced now take: None, "split" or "gemm".
+rewrite = TraceSetting()
 
 
 def splitting_images():
     """Within it, this module's Conv2D layers run large convolutions as half-images (where
     `splits` says so): for tracing a serving graph. Outside it they never do."""
-    return _active("split")
+    return rewrite.set_to("split")
 
 
 def gemm_kernel_gradients():
     """Within it, this module's Conv2D layers compute large stride-1 convolutions' kernel
     gradients as one GEMM (where `gemm_gradient` says so): for tracing a training step."""
-    return _active("gemm")
+    return rewrite.set_to("gemm")
 
 
 # Named as the stock layer it replaces: Keras addresses a layer's weights in a .weights.h5 by
@@ -161,10 +151,10 @@ class Conv2D(keras.layers.Conv2D):
         return self._large_same_conv(input_shape) and tuple(self.strides) == (1, 1)
 
     def call(self, inputs):
-        rewrite, shape = getattr(_scope, "rewrite", None), tuple(inputs.shape)
-        if rewrite == "split" and self.splits(shape):
+        shape = tuple(inputs.shape)
+        if rewrite.value == "split" and self.splits(shape):
             return self._call_on_halves(inputs)
-        if rewrite == "gemm" and self.gemm_gradient(shape):
+        if rewrite.value == "gemm" and self.gemm_gradient(shape):
             outputs = conv2d_with_gemm_kernel_gradient(inputs, tf.convert_to_tensor(self.kernel))
             return self._bias_and_activation(outputs)
         return super().call(inputs)

@@ -21,26 +21,20 @@ keras.layers.PReLU load into it and back (see subpixel_projections.py); register
 configs under its own name.
 """
 
-import contextlib
-import threading
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-_scope = threading.local()
+from tinyface.trainer.models.trace_setting import TraceSetting
+
+# Whether the PReLU layers traced now take their slopes as constants.
+constant = TraceSetting(False)
 
 
-@contextlib.contextmanager
 def constant_slopes():
     """Within it, this module's PReLU layers with one shared slope trace as LeakyRelu with the
     slope's current value: for tracing a serving graph. Outside it they are Keras' PReLU."""
-    outer = getattr(_scope, "constant", False)
-    _scope.constant = True
-    try:
-        yield
-    finally:
-        _scope.constant = outer
+    return constant.set_to(True)
 
 
 @keras.saving.register_keras_serializable(package="tinyface", name="ConstantSlopePReLU")
@@ -48,7 +42,7 @@ class PReLU(keras.layers.PReLU):
     """keras.layers.PReLU; inside `constant_slopes()`, with one shared slope, one LeakyRelu op."""
 
     def call(self, inputs):
-        if not getattr(_scope, "constant", False) or int(np.prod(self.alpha.shape)) != 1:
+        if not constant.value or int(np.prod(self.alpha.shape)) != 1:
             return super().call(inputs)
         with tf.init_scope():   # the variable's value now, outside the graph being traced
             slope = float(np.asarray(self.alpha.numpy()).reshape(()))

@@ -100,11 +100,11 @@ def test_the_scopes_nest_and_end():
     with avx2_conv.splitting_images():
         with avx2_conv.splitting_images():
             pass
-        assert avx2_conv._scope.rewrite == "split"
+        assert avx2_conv.rewrite.value == "split"
         with avx2_conv.gemm_kernel_gradients():
-            assert avx2_conv._scope.rewrite == "gemm"
-        assert avx2_conv._scope.rewrite == "split"
-    assert avx2_conv._scope.rewrite is None
+            assert avx2_conv.rewrite.value == "gemm"
+        assert avx2_conv.rewrite.value == "split"
+    assert avx2_conv.rewrite.value is None
 
 
 def test_only_large_maps_through_same_convs_are_split():

@@ -119,5 +119,5 @@ def test_training_computes_kernel_gradients_as_gemms_only_where_onednn_runs_with
         monkeypatch.setattr(loop.cpu_isa, "this_process_runs_onednn", lambda: onednn)
         monkeypatch.setattr(loop.cpu_isa, "this_machine_onednn_runs_avx512", lambda: has_avx512)
         with loop.conv_kernels_for_this_cpu():
-            assert avx2_conv._scope.rewrite == expected
-        assert avx2_conv._scope.rewrite is None
+            assert avx2_conv.rewrite.value == expected
+        assert avx2_conv.rewrite.value is None
