@@ -9,8 +9,10 @@ Measured size of REFERENCE (16x16 -> 128x128, 4 steps), against the paper's 21.8
   parameters: 21,835,977 (+0.17%); without our 32,128 GroupNorm scales/offsets 21,803,849,
     i.e. the reference's own structure matches to rounding.
   FLOPs per face: tf.compat.v1.profiler float_operation on the graph of
-    tf.function(model).get_concrete_function(TensorSpec([1, 16, 16, 3])): 91.46 GFLOP
-    (92.05 before the transposed convs became stride-1 convs, see below).
+    tf.function(model).get_concrete_function(TensorSpec([1, 16, 16, 3])): 91.66 GFLOP
+    (91.46 before the dense links' 1x1 convs ran per piece, trainer/models/concat_conv.py: the
+    profiler also counts the 0.19 G of adds of their partial sums; 92.05 before the
+    transposed convs became stride-1 convs, see below).
     The profiler counts a multiply-add as 2 FLOPs, and only convolutions (norms, activations,
     resizes are not counted). Exact multiply-adds: convs 36.58 G + transposed convs 8.76 G =
     45.34 G MACs = 90.67 GFLOP at 2 per MAC: the paper's 90.7 GFLOP counts each multiply-add
@@ -19,7 +21,8 @@ Measured size of REFERENCE (16x16 -> 128x128, 4 steps), against the paper's 21.8
     extra was 1.38 G: its transposed-conv formula credited the border that the reference's
     padding crops away ((260/8)^2 instead of 32^2 positions for the k12 s8 projections). The
     projections now run as stride-1 convs of exactly the transposed convs' multiply-adds
-    (trainer/models/subpixel_projections.py); the remaining 0.79 G over the exact count was not
+    (trainer/models/subpixel_projections.py); the remaining 0.79 G (0.98 G with the adds above)
+    over the exact count was not
     broken down.
 
 Changes from the reference, all for training from scratch (the reference relies on a
@@ -36,7 +39,10 @@ pre-trained, initially frozen hourglass and diverges without it):
 Other differences, none of which change what the network can compute: pixel shuffle uses
 depth_to_space's channel order; grouped convs run as one conv per group (same weights); the
 stride-8 projections and the reconstruction deconv run as stride-1 convs + pixel (un)shuffle
-(trainer/models/subpixel_projections.py: same weights and outputs, much faster on CPU).
+(trainer/models/subpixel_projections.py: same weights and outputs, much faster on CPU); the
+feedback block's dense links sum per-piece 1x1 convs instead of concatenating
+(trainer/models/concat_conv.py); a serving export runs the PReLUs as LeakyRelu with the trained
+slope (trainer/models/constant_slope_prelu.py). All keep the stock layers' weights files.
 """
 
 import dataclasses
