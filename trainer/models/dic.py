@@ -13,17 +13,16 @@ Measured size of REFERENCE (16x16 -> 128x128, 4 steps), against the paper's 21.8
     (91.46 before the dense links' 1x1 convs ran per piece, trainer/models/concat_conv.py: the
     profiler also counts the 0.19 G of adds of their partial sums; 92.05 before the
     transposed convs became stride-1 convs, see below).
-    The profiler counts a multiply-add as 2 FLOPs, and only convolutions (norms, activations,
-    resizes are not counted). Exact multiply-adds: convs 36.58 G + transposed convs 8.76 G =
+    The profiler counts a multiply-add as 2 FLOPs, convolutions and some elementwise adds
+    (norms, activations, resizes are not counted). Exact multiply-adds: convs 36.58 G + transposed convs 8.76 G =
     45.34 G MACs = 90.67 GFLOP at 2 per MAC: the paper's 90.7 GFLOP counts each multiply-add
     twice (it is not thop MACs: those would be ~45.3 G, or ~585 G with thop's output-based
     count of stride-8 transposed convs). With stock Conv2DTranspose layers the profiler's
     extra was 1.38 G: its transposed-conv formula credited the border that the reference's
     padding crops away ((260/8)^2 instead of 32^2 positions for the k12 s8 projections). The
     projections now run as stride-1 convs of exactly the transposed convs' multiply-adds
-    (trainer/models/subpixel_projections.py); the remaining 0.79 G (0.98 G with the adds above)
-    over the exact count was not
-    broken down.
+    (trainer/models/subpixel_projections.py); the remaining 0.79 G over the exact count (0.98 G
+    with the adds above) was not broken down.
 
 Changes from the reference, all for training from scratch (the reference relies on a
 pre-trained, initially frozen hourglass and diverges without it):
