@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras import ops
 
 from tinyface.trainer.models import concat_conv, constant_slope_prelu, subpixel_projections
+from tinyface.trainer.models import group_norm as group_norm_layer
 
 # The reference's PReLU: one slope shared by all channels, initialised at 0.2.
 PRELU_INIT = 0.2
@@ -342,10 +343,10 @@ class AttentiveFusion:
         return self.attend([x, part_maps])
 
 
-def _norm(channels, name):
+def group_norm(channels, name):
     # GroupNorm: batch-independent, so identical in training and inference, fine at batch 1,
     # and not mixing statistics across the recurrent steps the way BatchNorm would.
-    return keras.layers.GroupNormalization(groups=math.gcd(channels, 32), name=name)
+    return group_norm_layer.GroupNormalization(groups=math.gcd(channels, 32), name=name)
 
 
 class ResidualBlock:
@@ -360,19 +361,19 @@ class ResidualBlock:
         mid = channels_out // 2
         branch = [conv(mid, 1, f"{name}_conv0")]
         if norm:
-            branch += [_norm(mid, f"{name}_norm0")]
+            branch += [group_norm(mid, f"{name}_norm0")]
         branch += [keras.layers.ReLU(name=f"{name}_relu0"), conv(mid, 3, f"{name}_conv1")]
         if norm:
-            branch += [_norm(mid, f"{name}_norm1"), keras.layers.ReLU(name=f"{name}_relu1")]
+            branch += [group_norm(mid, f"{name}_norm1"), keras.layers.ReLU(name=f"{name}_relu1")]
         branch += [conv(channels_out, 1, f"{name}_conv2")]
         if norm:
-            branch += [_norm(channels_out, f"{name}_norm2")]
+            branch += [group_norm(channels_out, f"{name}_norm2")]
         self.branch = Sequence(*branch)
         self.skip = None
         if channels_in != channels_out:
             skip = [conv(channels_out, 1, f"{name}_skip")]
             if norm:
-                skip += [_norm(channels_out, f"{name}_skip_norm")]
+                skip += [group_norm(channels_out, f"{name}_skip_norm")]
             self.skip = Sequence(*skip)
         self.add = keras.layers.Add(name=f"{name}_add")
 
@@ -426,7 +427,7 @@ class FeedbackHourglass:
         c = channels
         stem = [conv(c // 4, 7, f"{name}_stem_conv", strides=2)]
         if norm:
-            stem += [_norm(c // 4, f"{name}_stem_norm")]
+            stem += [group_norm(c // 4, f"{name}_stem_norm")]
         stem += [keras.layers.ReLU(name=f"{name}_stem_relu"),
                  ResidualBlock(c // 4, c // 2, norm, f"{name}_stem_res0"),
                  keras.layers.MaxPooling2D(2, name=f"{name}_stem_pool"),
@@ -435,12 +436,12 @@ class FeedbackHourglass:
         self.stem = Sequence(*stem)
         compress = [conv(2 * c, 1, f"{name}_compress_in")]
         if norm:
-            compress += [_norm(2 * c, f"{name}_compress_in_norm")]
+            compress += [group_norm(2 * c, f"{name}_compress_in_norm")]
         self.compress_in = Sequence(*compress)
         self.hourglass = Hourglass(depth, 2 * c, norm, f"{name}_hg")
         lin = [conv(c, 1, f"{name}_lin_conv")]
         if norm:
-            lin += [_norm(c, f"{name}_lin_norm")]
+            lin += [group_norm(c, f"{name}_lin_norm")]
         lin += [keras.layers.ReLU(name=f"{name}_lin_relu")]
         self.head = Sequence(ResidualBlock(c, c, norm, f"{name}_head_res"), *lin,
                              conv(num_landmarks, 1, f"{name}_heatmaps",

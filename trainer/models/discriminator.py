@@ -28,6 +28,8 @@ import math
 
 import keras
 
+from tinyface.trainer.models import group_norm
+
 LOGITS = "logits"
 FEATURES = "features"
 NORMS = ("none", "group", "layer")
@@ -72,7 +74,7 @@ def _norm(config, channels, name):
     if config.norm == "none":
         return None
     groups = 1 if config.norm == "layer" else math.gcd(channels, _MAX_GROUPS)
-    return keras.layers.GroupNormalization(groups=groups, name=name)
+    return group_norm.GroupNormalization(groups=groups, name=name)
 
 
 def _conv_block(x, config, filters, kernel, strides, name, normalise=True):

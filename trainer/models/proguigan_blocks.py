@@ -8,8 +8,6 @@ those weights and saves/loads with stock machinery. The hourglass, its residual 
 float32 step stacking are DIC's (trainer/models/blocks.py), reused rather than repeated.
 """
 
-import math
-
 import keras
 
 from tinyface.trainer.models import blocks as dic_blocks, layers
@@ -60,10 +58,6 @@ def lrelu(name):
     return keras.layers.LeakyReLU(LRELU_SLOPE, name=name)
 
 
-def _group_norm(channels, name):
-    return keras.layers.GroupNormalization(groups=math.gcd(channels, 32), name=name)
-
-
 def resize_image(image, size, name, dtype="float32"):
     """A square image (B, r, r, C) resized to size x size by a power-of-two factor: bilinear up,
     box-filter (average) down, which is exact anti-aliasing for a factor of 2^k. Identity if r
@@ -107,14 +101,14 @@ class LandmarkPriorEstimator:
         self.input_size = int(input_size)
         self.stem = dic_blocks.Sequence(
             dic_blocks.conv(c // 2, 3, f"{name}_stem_conv", strides=2),
-            _group_norm(c // 2, f"{name}_stem_norm"),
+            dic_blocks.group_norm(c // 2, f"{name}_stem_norm"),
             keras.layers.ReLU(name=f"{name}_stem_relu"),
             dic_blocks.ResidualBlock(c // 2, c, True, f"{name}_stem_res"))
         self.hourglass = dic_blocks.Hourglass(depth, c, True, f"{name}_hg")
         self.head = dic_blocks.Sequence(
             dic_blocks.ResidualBlock(c, c, True, f"{name}_head_res"),
             dic_blocks.conv(c, 1, f"{name}_head_conv"),
-            _group_norm(c, f"{name}_head_norm"),
+            dic_blocks.group_norm(c, f"{name}_head_norm"),
             keras.layers.ReLU(name=f"{name}_head_relu"),
             dic_blocks.conv(num_landmarks, 1, f"{name}_heatmaps",
                             kernel_initializer=keras.initializers.RandomNormal(
