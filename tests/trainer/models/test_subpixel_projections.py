@@ -55,6 +55,34 @@ def test_subpixel_transposed_conv_equals_conv2d_transpose_then_crop(k, s, p):
 
 
 @pytest.mark.parametrize("k, s, p", GEOMETRIES)
+def test_subpixel_transposed_conv_without_bias(k, s, p):
+    x = _random((1, 3, 4, 5), 4)
+    stock = keras.layers.Conv2DTranspose(6, k, strides=s, padding="valid", use_bias=False)
+    ours = SubpixelConv2DTranspose(6, k, s, p, use_bias=False)
+    stock.build(x.shape)
+    ours.build(x.shape)
+    assert len(ours.weights) == 1
+    kernel = _random(stock.kernel.shape, 5)
+    stock.set_weights([kernel])
+    ours.set_weights([kernel])
+    expected = np.asarray(stock(x))[:, p:-p, p:-p]
+    np.testing.assert_allclose(np.asarray(ours(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_group_kernels_are_a_permutation_of_the_kernel():
+    for transposed in (True, False):
+        groups = phase_groups(12, 8, 2, transposed)
+        kernels = subpixel_projections.GroupKernels((12, 12, 3, 2), groups, 2, 8, transposed)
+        assert len(kernels.shapes) == len(groups) ** 2
+        assert sorted(kernels.order.tolist()) == list(range(12 * 12 * 3 * 2))
+        values = tf.constant(_random((12, 12, 3, 2), 6))
+        pieces = kernels(values)
+        assert [tuple(piece.shape) for piece in pieces] == [tuple(shape) for shape in kernels.shapes]
+        np.testing.assert_array_equal(np.sort(np.concatenate([np.ravel(piece) for piece in pieces])),
+                                      np.sort(np.ravel(values)))
+
+
+@pytest.mark.parametrize("k, s, p", GEOMETRIES)
 def test_space_to_depth_conv_equals_padded_strided_conv(k, s, p):
     x = _random((2, 5 * s, 3 * s, 4), 2)
     stock = _stock_strided(6, k, s, p)
