@@ -1,4 +1,5 @@
-"""A Conv2D with two exact rewrites for CPUs where oneDNN has no AVX-512 kernels.
+"""A Conv2D with two exact rewrites of oneDNN's slow cases: CPUs without AVX-512, and float32
+kernel gradients.
 
 TensorFlow 2.16's oneDNN picks its convolution kernels by the CPU's ISA and the batch size.
 Without AVX-512 (measured on a Zen 4 EPYC with oneDNN capped at AVX2; README, "Benchmarks"):
@@ -11,15 +12,19 @@ Without AVX-512 (measured on a Zen 4 EPYC with oneDNN capped at AVX2; README, "B
   export enters on such CPUs (trainer/training/export.py), large convs run that way: JASRNet
   then serves a face in 285 ms instead of 849.
 * Training: its kernel gradient runs on the older `jit:avx2` kernel, with a layout reorder on
-  each side, at ~2.5x the forward's time. The kernel gradient of a stride-1 convolution is
-  one matrix product, of the input's im2col patches (N*H*W, kh*kw*C_in) with the output's
-  gradient (N*H*W, C_out). Inside `gemm_kernel_gradients()`, which training enters on such CPUs
-  (trainer/training/loop.py), large convs compute it so: a JASRNet training step 1.23x faster.
+  each side, at ~2.5x the forward's time. The kernel gradient of a stride-1 convolution is a
+  sum of matrix products, one per tap, of the (shifted) input with the output's gradient
+  (kernel_gradient_by_row_shifts). Inside `gemm_kernel_gradients()`, which training enters on
+  such CPUs (trainer/training/loop.py), large convs compute it so: a JASRNet training step
+  1.23x faster (then in an im2col form, which the row-shift form equals in speed there).
 
-With AVX-512 neither pays (oneDNN's own kernels are the direct ones; both rewrites measured
-0-8 % slower there), and outside the scopes the layer is keras.layers.Conv2D, graph for graph.
-Small maps and few channels are never rewritten: there the kernels are within ~20 % of each other.
-Both rewrites give the stock results up to float rounding (tested).
+With AVX-512, oneDNN's float32 kernel gradient is still slow (on a 2-core AMD EPYC Zen 5: 37 ms
+for JASRNet's 128 -> 128 conv at 128x128, batch 2, against 28 ms by row shifts), so float32
+training takes the GEMM kernel gradient too: a JASRNet float32 step 1.12x faster there. In
+bf16 oneDNN's own is as fast (26 against 27 ms), and the split never pays with AVX-512 (4-18 %
+slower serving on a Zen 4). Outside the scopes the layer is keras.layers.Conv2D, graph for
+graph. Small maps and few channels are never rewritten: there the kernels are within ~20 % of
+each other. Both rewrites give the stock results up to float rounding (tested).
 """
 
 import keras
@@ -34,6 +39,11 @@ from tinyface.trainer.models.trace_setting import TraceSetting
 # nothing measurable from the split.
 MIN_ROWS = 16
 MIN_CHANNELS = 64
+# The GEMM kernel gradient from 32 rows on: JASRNet float32 training steps on a 2-core AMD EPYC
+# Zen 5 (AVX-512; one process, steps alternated with the stock ones) were 1.02-1.04x faster
+# with it from 16 rows, 1.12-1.13x from 32, 1.07-1.11x from 64; with oneDNN capped at AVX2 the
+# 16-row and 32-row thresholds were equal (above).
+MIN_GEMM_GRADIENT_ROWS = 32
 
 
 def same_padding(size, kernel, stride):
@@ -74,19 +84,37 @@ def _dims(tensor):
             for axis, size in enumerate(tensor.shape)]
 
 
-def im2col_patches(images, kernel_rows, kernel_cols):
-    """(N, H, W, C) -> (N, H, W, kernel_rows * kernel_cols * C): each pixel's 'same'-padded
-    neighbourhood, taps in the order of a (kernel_rows, kernel_cols, C, ...) kernel."""
+def kernel_gradient_by_row_shifts(images, output_gradient, kernel_shape):
+    """The kernel gradient of tf.nn.conv2d(images, kernel, 1, 'SAME'), kernel of `kernel_shape`
+    (rows, cols, C_in, C_out), as one matrix product per tap over contiguous rows.
+
+    The input, padded as 'same' pads it to (N, Hp, Wp, C_in), is read as a matrix of
+    N * Hp * Wp rows; the output gradient is put at the top left of a grid of the same size
+    (zeros in its last rows - 1 rows and cols - 1 columns) and read the same way. Output pixel
+    (n, h, w) is then row r of the gradient matrix, and its tap (i, j) reads row
+    r + i * Wp + j of the input matrix: still inside image n's padded rows, as h + i < Hp and
+    w + j < Wp. So tap (i, j)'s kernel gradient is input rows [i * Wp + j, + R) transposed
+    times gradient rows [0, R), R = N * Hp * Wp - the largest such offset: a slice, no copy of
+    the input per tap as im2col makes (9 for a 3x3 kernel).
+    """
+    rows, cols, channels_in, channels_out = kernel_shape
     _, height, width, _ = images.shape
-    (top, bottom), (left, right) = same_padding(height, kernel_rows, 1), same_padding(width, kernel_cols, 1)
-    padded = tf.pad(images, [[0, 0], [top, bottom], [left, right], [0, 0]])
-    return tf.concat([padded[:, i:i + height, j:j + width, :]
-                      for i in range(kernel_rows) for j in range(kernel_cols)], axis=-1)
+    (top, bottom), (left, right) = same_padding(height, rows, 1), same_padding(width, cols, 1)
+    padded_width = width + cols - 1
+    inputs = tf.reshape(tf.pad(images, [[0, 0], [top, bottom], [left, right], [0, 0]]),
+                        [-1, channels_in])
+    count = tf.shape(inputs)[0] - ((rows - 1) * padded_width + cols - 1)
+    gradient = tf.reshape(tf.pad(output_gradient, [[0, 0], [0, rows - 1], [0, cols - 1], [0, 0]]),
+                          [-1, channels_out])[:count]
+    taps = [tf.matmul(inputs[i * padded_width + j:i * padded_width + j + count], gradient,
+                      transpose_a=True)
+            for i in range(rows) for j in range(cols)]
+    return tf.reshape(tf.stack(taps), kernel_shape)
 
 
 def conv2d_with_gemm_kernel_gradient(images, kernel):
-    """tf.nn.conv2d(images, kernel, 1, 'SAME'), whose kernel gradient is one matrix product of
-    the input's im2col patches with the output's gradient (the input's gradient is TF's own)."""
+    """tf.nn.conv2d(images, kernel, 1, 'SAME'), whose kernel gradient is matrix products
+    (kernel_gradient_by_row_shifts; the input's gradient is TF's own)."""
     @tf.custom_gradient
     def conv(images, kernel):
         outputs = tf.nn.conv2d(images, kernel, 1, "SAME")
@@ -95,11 +123,7 @@ def conv2d_with_gemm_kernel_gradient(images, kernel):
             image_gradient = tf.raw_ops.Conv2DBackpropInput(
                 input_sizes=tf.shape(images), filter=kernel, out_backprop=output_gradient,
                 strides=[1, 1, 1, 1], padding="SAME")
-            rows, cols, channels_in, channels_out = kernel.shape
-            patches = tf.reshape(im2col_patches(images, rows, cols), [-1, rows * cols * channels_in])
-            kernel_gradient = tf.matmul(patches, tf.reshape(output_gradient, [-1, channels_out]),
-                                        transpose_a=True)
-            return image_gradient, tf.reshape(kernel_gradient, kernel.shape)
+            return image_gradient, kernel_gradient_by_row_shifts(images, output_gradient, kernel.shape)
 
         return outputs, gradients
 
@@ -147,8 +171,9 @@ class Conv2D(keras.layers.Conv2D):
 
     def gemm_gradient(self, input_shape):
         """Whether a call on inputs of static `input_shape` inside gemm_kernel_gradients() takes
-        the GEMM kernel gradient: large maps, stride 1."""
-        return self._large_same_conv(input_shape) and tuple(self.strides) == (1, 1)
+        the GEMM kernel gradient: large maps (from MIN_GEMM_GRADIENT_ROWS rows), stride 1."""
+        return (self._large_same_conv(input_shape) and tuple(self.strides) == (1, 1)
+                and input_shape[1] >= MIN_GEMM_GRADIENT_ROWS)
 
     def call(self, inputs):
         shape = tuple(inputs.shape)

@@ -22,14 +22,18 @@ def precision_policy(setting):
 
 
 def conv_kernels_for_this_cpu():
-    """The context training steps are traced in: where TensorFlow runs oneDNN's kernels and oneDNN
-    has no AVX-512 ones, large convolutions compute their kernel gradient as one GEMM
-    (trainer/models/avx2_conv.py: oneDNN's own kernel gradient there is ~2.5x its forward's
-    time); elsewhere (AVX-512, or Eigen's kernels) TF's own."""
-    if cpu_isa.this_machine_onednn_runs_avx512() or not cpu_isa.this_process_runs_onednn():
+    """The context training steps are traced in: where TensorFlow runs oneDNN's kernels and
+    either oneDNN has no AVX-512 ones or the step computes in float32, large convolutions compute
+    their kernel gradient as matrix products (trainer/models/avx2_conv.py: oneDNN's own is
+    ~2.5x its forward's time without AVX-512, 1.3x slower than the products in float32 with
+    it); elsewhere (bf16 with AVX-512, or Eigen's kernels) TF's own."""
+    if not cpu_isa.this_process_runs_onednn():
         return contextlib.nullcontext()
-    logging.info("training: large convolutions compute their kernel gradient as one GEMM "
-                 "(no AVX-512 in oneDNN here)")
+    float32 = keras.mixed_precision.global_policy().compute_dtype == "float32"
+    if cpu_isa.this_machine_onednn_runs_avx512() and not float32:
+        return contextlib.nullcontext()
+    logging.info("training: large convolutions compute their kernel gradient as matrix products "
+                 "(%s)", "float32" if float32 else "no AVX-512 in oneDNN here")
     return avx2_conv.gemm_kernel_gradients()
 
 

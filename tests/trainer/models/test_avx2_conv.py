@@ -164,8 +164,8 @@ def _assert_gemm_kernel_gradient_is_stock(kernel_size, shape, tolerance):
 
 
 @pytest.mark.parametrize("kernel_size, shape", [
-    (3, (2, 16, 12, 64)),    # JASRNet's convs, a training batch
-    (4, (1, 16, 9, 64)),     # an even kernel: 'same' pads one more after
+    (3, (2, 32, 12, 64)),    # JASRNet's convs, a training batch
+    (4, (1, 32, 9, 64)),     # an even kernel: 'same' pads one more after
 ])
 def test_the_gemm_kernel_gradient_is_the_stock_gradient(kernel_size, shape):
     _assert_gemm_kernel_gradient_is_stock(kernel_size, shape, 1e-4)
@@ -173,11 +173,19 @@ def test_the_gemm_kernel_gradient_is_the_stock_gradient(kernel_size, shape):
 
 def test_the_gemm_kernel_gradient_in_bf16_is_the_stock_gradient(mixed_bfloat16):
     # Forced bf16: the GEMM runs in bf16 as the convolution does (to bf16's rounding).
-    _assert_gemm_kernel_gradient_is_stock(3, (2, 16, 16, 64), 3e-2)
+    _assert_gemm_kernel_gradient_is_stock(3, (2, 32, 16, 64), 3e-2)
+
+
+def test_only_large_maps_take_the_gemm_kernel_gradient():
+    conv = _pair(64, 3, 1, (None, 32, 16, 64))[0]
+    assert conv.gemm_gradient((2, avx2_conv.MIN_GEMM_GRADIENT_ROWS, 16, 64))
+    assert not conv.gemm_gradient((2, avx2_conv.MIN_GEMM_GRADIENT_ROWS // 2, 16, 64))
+    assert not conv.gemm_gradient((2, 32, 16, 32))          # fewer channels than MIN_CHANNELS
+    assert not _pair(64, 3, 2, (None, 32, 32, 64))[0].gemm_gradient((2, 32, 32, 64))   # stride 2
 
 
 def test_the_gemm_kernel_gradient_graph_has_no_stock_kernel_gradient():
-    shape = (2, 16, 16, 64)
+    shape = (2, 32, 16, 64)
     ours, stock = _pair(64, 3, 1, shape)
     images = tf.random.normal(shape)
 
@@ -195,11 +203,19 @@ def test_the_gemm_kernel_gradient_graph_has_no_stock_kernel_gradient():
     assert "Conv2DBackpropFilter" in op_types(ours)     # outside the scope: the stock layer
 
 
-def test_im2col_patches_are_the_kernels_taps():
-    images = tf.random.normal((1, 5, 4, 2))
-    kernel = tf.random.normal((3, 3, 2, 7))
-    patches = avx2_conv.im2col_patches(images, 3, 3)
-    assert patches.shape == (1, 5, 4, 18)
-    by_matmul = tf.reshape(tf.reshape(patches, (-1, 18)) @ tf.reshape(kernel, (18, 7)), (1, 5, 4, 7))
-    np.testing.assert_allclose(by_matmul.numpy(), tf.nn.conv2d(images, kernel, 1, "SAME").numpy(),
-                               rtol=1e-5, atol=1e-5)
+@pytest.mark.parametrize("kernel_shape, images_shape", [
+    ((3, 3, 5, 7), (2, 9, 6, 5)),     # JASRNet's kernel; wider padded rows than images
+    ((4, 2, 3, 4), (3, 5, 7, 3)),     # even sizes: 'same' pads one more after
+    ((1, 3, 2, 2), (1, 4, 4, 2)),
+    ((5, 5, 2, 3), (2, 3, 3, 2)),     # a kernel larger than the image
+])
+def test_the_kernel_gradient_by_row_shifts_is_tensorflows(kernel_shape, images_shape):
+    rng = np.random.default_rng(5)
+    images = tf.constant(rng.normal(size=images_shape), tf.float32)
+    gradient = tf.constant(rng.normal(size=images_shape[:3] + kernel_shape[3:]), tf.float32)
+    got = avx2_conv.kernel_gradient_by_row_shifts(images, gradient, kernel_shape)
+    expected = tf.raw_ops.Conv2DBackpropFilter(input=images, filter_sizes=kernel_shape,
+                                               out_backprop=gradient, strides=[1, 1, 1, 1],
+                                               padding="SAME")
+    assert got.shape == kernel_shape
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)

@@ -111,13 +111,23 @@ def test_saved_model_cli_lists_both_signatures(trained):
     assert f"inputs['{signatures.LR_IMAGES_INPUT}']" in shown and "DT_UINT8" in shown
 
 
-def test_training_computes_kernel_gradients_as_gemms_only_where_onednn_runs_without_avx512(monkeypatch):
+def test_training_computes_kernel_gradients_as_gemms_where_onednn_runs_without_avx512_or_in_float32(
+        monkeypatch):
+    import keras
     from tinyface.trainer.models import avx2_conv
     from tinyface.trainer.training import loop
 
-    for onednn, has_avx512, expected in ((True, False, "gemm"), (True, True, None), (False, False, None)):
-        monkeypatch.setattr(loop.cpu_isa, "this_process_runs_onednn", lambda: onednn)
-        monkeypatch.setattr(loop.cpu_isa, "this_machine_onednn_runs_avx512", lambda: has_avx512)
-        with loop.conv_kernels_for_this_cpu():
-            assert avx2_conv.rewrite.value == expected
-        assert avx2_conv.rewrite.value is None
+    cases = [  # oneDNN runs, oneDNN has AVX-512, policy -> rewrite
+        (True, False, "float32", "gemm"), (True, False, "mixed_bfloat16", "gemm"),
+        (True, True, "float32", "gemm"), (True, True, "mixed_bfloat16", None),
+        (False, False, "float32", None), (False, True, "float32", None)]
+    try:
+        for onednn, has_avx512, policy, expected in cases:
+            monkeypatch.setattr(loop.cpu_isa, "this_process_runs_onednn", lambda: onednn)
+            monkeypatch.setattr(loop.cpu_isa, "this_machine_onednn_runs_avx512", lambda: has_avx512)
+            keras.mixed_precision.set_global_policy(policy)
+            with loop.conv_kernels_for_this_cpu():
+                assert avx2_conv.rewrite.value == expected, (onednn, has_avx512, policy)
+            assert avx2_conv.rewrite.value is None
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
