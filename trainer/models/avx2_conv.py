@@ -20,9 +20,9 @@ Without AVX-512 (measured on a Zen 4 EPYC with oneDNN capped at AVX2; README, "B
 
 With AVX-512, oneDNN's float32 kernel gradient is still slow (on a 2-core AMD EPYC Zen 5: 37 ms
 for JASRNet's 128 -> 128 conv at 128x128, batch 2, against 28 ms by row shifts), so float32
-training takes the GEMM kernel gradient too: a JASRNet float32 step 1.12x faster there. In
-bf16 oneDNN's own is as fast (26 against 27 ms), and the split never pays with AVX-512 (4-18 %
-slower serving on a Zen 4). Outside the scopes the layer is keras.layers.Conv2D, graph for
+training takes the GEMM kernel gradient too: a JASRNet float32 step 1.085-1.13x faster there.
+In bf16 oneDNN's own is as fast (26 against 27 ms), and the split never pays with AVX-512
+(4-18 % slower serving on a Zen 4). Outside the scopes the layer is keras.layers.Conv2D, graph for
 graph. Small maps and few channels are never rewritten: there the kernels are within ~20 % of
 each other. Both rewrites give the stock results up to float rounding (tested).
 """
