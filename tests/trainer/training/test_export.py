@@ -138,3 +138,23 @@ def test_exports_split_images_only_where_serving_runs_onednn_without_avx512(monk
     monkeypatch.setattr(export.cpu_isa, "serving_runs_onednn", lambda: serving_onednn)
     monkeypatch.setattr(export.cpu_isa, "this_machine_onednn_runs_avx512", lambda: onednn_avx512)
     assert export.split_images_here() is expected
+
+
+def test_a_mixed_precision_network_is_served_with_weights_in_the_compute_dtype(tmp_path):
+    # Tiny: cheap even where this CPU only emulates bf16.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        network = _tiny_network()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    rng = np.random.default_rng(5)
+    network.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in network.get_weights()])
+    folder = export.export_serving_model(network, str(tmp_path / "model"), TINY_CONTRACT)
+    loaded = tf.saved_model.load(folder)
+    assert {v.dtype for v in loaded.variables} == {tf.bfloat16}
+    assert {w.dtype for w in network.weights} == {"float32"}   # the trained network keeps its own
+    faces = tf.constant(rng.integers(0, 256, (2, 16, 16, 3)), tf.uint8)
+    served = loaded.signatures[signatures.SERVING_DEFAULT](**{signatures.LR_IMAGES_INPUT: faces})
+    expected = tf.function(lambda x: network(x, training=False))(tf.cast(faces, tf.float32) / 255.0)
+    np.testing.assert_array_equal(served[signatures.HEATMAPS_OUTPUT].numpy(),
+                                  tf.cast(expected[HEATMAP_STEPS][:, -1], tf.float32).numpy())
