@@ -15,7 +15,8 @@ For each model x size x precision:
   * serving latency: the network exported by tinyface.trainer.training.export.export_serving_model (as the
     Trainer exports it), loaded back with tf.saved_model.load, its serving_default signature
     called on one uint8 face (input checks, SR, landmark decoding): median ms over repetitions
-    after an untimed warm-up call. Measured in a child process that runs the kernels a serving
+    after untimed warm-up calls (for the reference presets the PyTorch reference's own protocol:
+    2 warm-up calls, then 3 to 20 calls within 4 s; see Budget). Measured in a child process that runs the kernels a serving
     process runs here (TensorFlow's default for the CPU), while this process trains as the
     Trainer trains: on AVX2-only CPUs tinyface turns TensorFlow's oneDNN kernels on for training
     only (trainer/training/cpu_isa.py), and the switch is one per process. Throughput at batch 32 (skip with --no-batch32): a
@@ -100,12 +101,18 @@ class Budget:
     train_batch: int
     steps_per_epoch: int       # warm-up epoch and every timed epoch
     timed_epochs: int
-    latency_repeats: int       # batch-1 calls timed
+    latency_repeats: int       # batch-1 calls timed (at most, if latency_budget_s is set)
     throughput_repeats: int    # batch-32 calls timed
     # An untimed batch-32 call first. The serving function is already traced at batch 1 (its
     # signature has a None batch), so skipping it only leaves oneDNN's per-shape setup in the
     # timed call: negligible against a reference call of 20-200 s, which --quick saves.
     throughput_warmup: bool = True
+    # Batch-1 latency by the PyTorch reference's protocol (ref_models.py's run_inference):
+    # latency_warmups untimed calls, then timed calls until latency_repeats, or, once
+    # latency_min_repeats are done, until the next call would overrun latency_budget_s.
+    latency_warmups: int = 1
+    latency_min_repeats: int = 0
+    latency_budget_s: float = 0.0
 
 
 def budget_for(size, quick, reference_batch):
@@ -114,9 +121,13 @@ def budget_for(size, quick, reference_batch):
         return Budget(SMALL_TRAIN_BATCH, steps_per_epoch=5 if quick else 10,
                       timed_epochs=2 if quick else 3, latency_repeats=20 if quick else 50,
                       throughput_repeats=3 if quick else 10)
-    return Budget(reference_batch, steps_per_epoch=1 if quick else 2,
-                  timed_epochs=2 if quick else 3, latency_repeats=3 if quick else 5,
-                  throughput_repeats=1 if quick else 2, throughput_warmup=not quick)
+    if quick:
+        return Budget(reference_batch, steps_per_epoch=1, timed_epochs=2, latency_repeats=3,
+                      throughput_repeats=1, throughput_warmup=False)
+    # Batch-1 latency as the reference times it by default (2 warm-up calls, then 3 to 20 within
+    # 4 s): 20 calls for JASRNet, ~10 for DIC; 5 fixed calls moved with the machine's stalls.
+    return Budget(reference_batch, steps_per_epoch=2, timed_epochs=3, latency_repeats=20,
+                  throughput_repeats=2, latency_warmups=2, latency_min_repeats=3, latency_budget_s=4.0)
 
 
 def synthetic_dataset(built, batch_size, seed=0):
@@ -189,19 +200,37 @@ def serving_function(network):
                        input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.float32)])
 
 
+def call_to_completion(function, batch):
+    """Calls `function(batch)` and materialises one output on the host: the call is over only
+    when its results exist."""
+    outputs = function(batch)
+    next(iter(outputs.values())).numpy()
+
+
 def median_call_seconds(function, batch, repeats, warmup=True):
     """Median wall time of `function(batch)` over `repeats` calls, after one untimed call."""
-    def call():
-        outputs = function(batch)
-        # Materialise one output on the host: the call is over only when its results exist.
-        next(iter(outputs.values())).numpy()
     if warmup:
-        call()
+        call_to_completion(function, batch)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        call()
+        call_to_completion(function, batch)
         times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def latency_seconds(function, batch, budget):
+    """Median wall time of `function(batch)` by the budget's latency protocol (see Budget)."""
+    for _ in range(budget.latency_warmups):
+        call_to_completion(function, batch)
+    times, start = [], time.perf_counter()
+    while len(times) < budget.latency_repeats:
+        began = time.perf_counter()
+        call_to_completion(function, batch)
+        times.append(time.perf_counter() - began)
+        if (budget.latency_budget_s and len(times) >= budget.latency_min_repeats
+                and time.perf_counter() - start + times[-1] > budget.latency_budget_s):
+            break
     return statistics.median(times)
 
 
@@ -214,8 +243,7 @@ def measure_serving_latency(built, budget, jit_compile=False):
         serve = tf.saved_model.load(folder).signatures[signatures.SERVING_DEFAULT]
         rng = np.random.default_rng(1)
         face = tf.constant(rng.integers(0, 256, (1, contract.lr_size, contract.lr_size, 3)), tf.uint8)
-        return 1e3 * median_call_seconds(lambda lr: serve(**{signatures.LR_IMAGES_INPUT: lr}),
-                                         face, budget.latency_repeats)
+        return 1e3 * latency_seconds(lambda lr: serve(**{signatures.LR_IMAGES_INPUT: lr}), face, budget)
 
 
 def serving_process_environment(environ=os.environ):
@@ -230,7 +258,7 @@ def serving_latency_in_serving_process(name, size, precision, budget, jit_compil
     """measure_serving_latency of a freshly built `name` at `size` in `precision`, run in a child
     process with serving_process_environment(); its last output line is the figure."""
     command = [sys.executable, os.path.abspath(__file__), SERVING_CHILD_FLAG, name, size, precision,
-               str(budget.latency_repeats)] + (["--jit-serving"] if jit_compile else [])
+               json.dumps(dataclasses.asdict(budget))] + (["--jit-serving"] if jit_compile else [])
     done = subprocess.run(command, env=serving_process_environment(), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"serving latency of {name} {size} {precision} failed:\n{done.stderr[-3000:]}")
@@ -239,11 +267,11 @@ def serving_latency_in_serving_process(name, size, precision, budget, jit_compil
 
 def serving_child(argv):
     """The child of serving_latency_in_serving_process: prints ms per face at batch 1."""
-    name, size, precision, repeats = argv[:4]
+    name, size, precision, budget_json = argv[:4]
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
     built = registry.build_model(name, size)
-    budget = dataclasses.replace(budget_for(size, True, REFERENCE_TRAIN_BATCH), latency_repeats=int(repeats))
+    budget = Budget(**json.loads(budget_json))
     print(measure_serving_latency(built, budget, "--jit-serving" in argv), flush=True)
 
 
