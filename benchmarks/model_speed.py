@@ -200,38 +200,30 @@ def serving_function(network):
                        input_signature=[tf.TensorSpec([None, lr_size, lr_size, 3], tf.float32)])
 
 
-def call_to_completion(function, batch):
-    """Calls `function(batch)` and materialises one output on the host: the call is over only
-    when its results exist."""
-    outputs = function(batch)
-    next(iter(outputs.values())).numpy()
-
-
-def median_call_seconds(function, batch, repeats, warmup=True):
-    """Median wall time of `function(batch)` over `repeats` calls, after one untimed call."""
-    if warmup:
-        call_to_completion(function, batch)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call_to_completion(function, batch)
-        times.append(time.perf_counter() - start)
+def median_call_seconds(function, batch, repeats, warmups=1, min_repeats=0, budget_s=0.0):
+    """Median wall time of `function(batch)` over `repeats` calls after `warmups` untimed ones; with
+    a budget_s, stops early once min_repeats are timed and the next call would overrun it."""
+    def call():
+        outputs = function(batch)
+        # Materialise one output on the host: the call is over only when its results exist.
+        next(iter(outputs.values())).numpy()
+    for _ in range(warmups):
+        call()
+    times, start = [], time.perf_counter()
+    while len(times) < repeats:
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+        if (budget_s and len(times) >= min_repeats
+                and time.perf_counter() - start + times[-1] > budget_s):
+            break
     return statistics.median(times)
 
 
 def latency_seconds(function, batch, budget):
     """Median wall time of `function(batch)` by the budget's latency protocol (see Budget)."""
-    for _ in range(budget.latency_warmups):
-        call_to_completion(function, batch)
-    times, start = [], time.perf_counter()
-    while len(times) < budget.latency_repeats:
-        began = time.perf_counter()
-        call_to_completion(function, batch)
-        times.append(time.perf_counter() - began)
-        if (budget.latency_budget_s and len(times) >= budget.latency_min_repeats
-                and time.perf_counter() - start + times[-1] > budget.latency_budget_s):
-            break
-    return statistics.median(times)
+    return median_call_seconds(function, batch, budget.latency_repeats, budget.latency_warmups,
+                               budget.latency_min_repeats, budget.latency_budget_s)
 
 
 def measure_serving_latency(built, budget, jit_compile=False):
@@ -282,7 +274,7 @@ def measure_throughput(built, budget):
     rng = np.random.default_rng(1)
     many = tf.constant(rng.uniform(0, 1, (THROUGHPUT_BATCH, lr_size, lr_size, 3)), tf.float32)
     return THROUGHPUT_BATCH / median_call_seconds(serve, many, budget.throughput_repeats,
-                                                  budget.throughput_warmup)
+                                                  int(budget.throughput_warmup))
 
 
 def matmul_peak_gflops(precision, size=2048, repeats=10):

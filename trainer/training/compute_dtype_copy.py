@@ -3,7 +3,8 @@
 Under a mixed policy (mixed_bfloat16, mixed_float16) every layer stores float32 weights and casts
 them to the compute dtype on each call. Training needs the float32 master weights; a serving graph
 does not, and there the casts are pure overhead: JASRNet's bf16 serving signature ran 272 of them
-per face, 8.8 of 134 ms of op time in a profile (README, "Benchmarks"). The serving export
+per face, 8.8 of 134 ms of op time in a profile on a 2-core AMD EPYC Zen 5 (native bf16: yes;
+README, "Benchmarks"). The serving export
 therefore traces this copy, whose convolution and dense layers hold their weights already rounded
 to the compute dtype.
 

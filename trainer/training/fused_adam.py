@@ -14,7 +14,7 @@ Same hyper-parameters, slot variables and checkpoints as keras.optimizers.Adam, 
 update up to float32 rounding (the kernel computes 1 - beta in float32, Keras in float64 first;
 the decay's factors are multiplied in another order; tested against Keras' optimizer). Gradient
 clipping, EMA and the learning rate schedule stay Keras' own. AMSGrad has no fused kernel: it
-keeps Keras' update.
+keeps Keras' update. TensorFlow backend only, as every model here.
 """
 
 import keras
@@ -25,15 +25,15 @@ import tensorflow as tf
 class FusedAdam(keras.optimizers.Adam):
 
     def _apply_weight_decay(self, variables):
-        if self.weight_decay is None or keras.backend.backend() != "tensorflow":
-            return super()._apply_weight_decay(variables)
+        if self.weight_decay is None:
+            return
         decay = self.learning_rate * self.weight_decay   # a scalar, before touching the weights
         for variable in variables:
             if self._use_weight_decay(variable):
                 variable.assign_sub(variable * tf.cast(decay, variable.dtype))
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or keras.backend.backend() != "tensorflow":
+        if self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         local_step = tf.cast(self.iterations + 1, dtype)
@@ -49,4 +49,3 @@ class FusedAdam(keras.optimizers.Adam):
             beta2=tf.cast(self.beta_2, dtype),
             epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(gradient, dtype))
-
