@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import logging
 
 from tinyface import features, signatures
-from tinyface.trainer.training import compute_dtype_copy, cpu_isa
+from tinyface.trainer.training import compute_dtype_copy, cpu_isa, fused_upsampling_copy
 from tinyface.trainer.models import avx2_conv, constant_slope_prelu, outputs as model_outputs
 
 
@@ -71,7 +71,9 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
 
     A network trained under a mixed policy is exported with its convolutions' weights stored in
     the compute dtype (compute_dtype_copy): the same results without a cast of every weight on
-    every call.
+    every call. A sub-pixel upsampling conv feeding a thin output conv (JASRNet's last
+    upsampling and RGB conv) is exported as one low-resolution conv (fused_upsampling_copy): the
+    same results up to float rounding, 8.5 % of JASRNet's FLOPs fewer.
     """
     if split_images is None:
         split_images = split_images_here()
@@ -80,6 +82,7 @@ def export_serving_model(network, export_dir, contract, decode_method="refined_a
                  else "run whole")
     lr_size = contract.lr_size
     network = compute_dtype_copy.with_weights_in_compute_dtype(network)
+    network = fused_upsampling_copy.with_fused_upsampling(network)
     archive = keras.export.ExportArchive()
     archive.track(network)
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tinyface import signatures
 from tinyface.data.heatmaps import DIC_HEATMAPS
 from tinyface.trainer.training import export
-from tinyface.trainer.models import avx2_conv, constant_slope_prelu
+from tinyface.trainer.models import avx2_conv, constant_slope_prelu, layers
 from tinyface.trainer.models.contract import ModelContract
 from tinyface.trainer.models.outputs import HEATMAP_STEPS, SR_STEPS
 
@@ -158,3 +158,33 @@ def test_a_mixed_precision_network_is_served_with_weights_in_the_compute_dtype(t
     expected = tf.function(lambda x: network(x, training=False))(tf.cast(faces, tf.float32) / 255.0)
     np.testing.assert_array_equal(served[signatures.HEATMAPS_OUTPUT].numpy(),
                                   tf.cast(expected[HEATMAP_STEPS][:, -1], tf.float32).numpy())
+
+
+def _upsampling_network():
+    """The tiny network's SR branch ending as JASRNet's does: up conv, pixel shuffle, RGB conv."""
+    lr = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same")(keras.layers.UpSampling2D(4)(lr))
+    x = keras.layers.Conv2D(32, 3, padding="same")(x)
+    sr = keras.layers.Conv2D(3, 3, padding="same", name="rgb")(layers.PixelShuffle(2)(x))
+    heatmaps = keras.layers.Conv2D(68, 3, padding="same")(keras.layers.UpSampling2D(2)(lr))
+    return keras.Model(lr, {SR_STEPS: keras.layers.Reshape((1, 128, 128, 3))(sr),
+                            HEATMAP_STEPS: keras.layers.Reshape((1, 32, 32, 68))(heatmaps)})
+
+
+def test_upsampling_into_the_rgb_conv_is_served_as_one_conv(tmp_path):
+    network = _upsampling_network()
+    rng = np.random.default_rng(6)
+    # Weights that keep most SR pixels inside [0, 1] (a random network's would mostly clip).
+    network.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in network.get_weights()])
+    rgb_conv = network.get_layer("rgb")
+    rgb_conv.bias.assign(np.full(3, 0.5, np.float32))
+    folder = export.export_serving_model(network, str(tmp_path / "model"), TINY_CONTRACT)
+    loaded = tf.saved_model.load(folder)
+    assert any("fused_kernel" in v.name for v in loaded.variables)
+    faces = tf.constant(rng.integers(0, 256, (2, 16, 16, 3)), tf.uint8)
+    served = loaded.signatures[signatures.SERVING_DEFAULT](**{signatures.LR_IMAGES_INPUT: faces})
+    expected = tf.function(lambda x: network(x, training=False))(tf.cast(faces, tf.float32) / 255.0)
+    sr = tf.cast(tf.round(tf.clip_by_value(expected[SR_STEPS][:, -1], 0, 1) * 255), tf.uint8).numpy()
+    assert np.mean((sr > 0) & (sr < 255)) > 0.5   # mostly unclipped: the comparison means something
+    # uint8 out: the fused sums may round a pixel to the neighbouring level, never further.
+    assert np.abs(served[signatures.SR_IMAGE_OUTPUT].numpy().astype(int) - sr.astype(int)).max() <= 1
