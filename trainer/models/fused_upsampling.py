@@ -109,16 +109,13 @@ class FusedUpsamplingOutput(keras.layers.Layer):
         and `out`, in `out`'s dtype policy."""
         layer = cls(factor, up.kernel.shape, out.kernel.shape, dtype=out.dtype_policy,
                     name=name or f"{out.name}_fused")
-        up_bias = np.asarray(up.bias) if up.use_bias else None
-        out_bias = np.asarray(out.bias) if out.use_bias else None
+        # A conv without bias adds zeros: the strips then add them too.
+        up_bias = np.asarray(up.bias) if up.use_bias else np.zeros(up.kernel.shape[3])
+        out_bias = np.asarray(out.bias) if out.use_bias else np.zeros(out.kernel.shape[3])
         kernel, bias, _ = composite_kernel_and_bias(np.asarray(up.kernel), up_bias,
                                                     np.asarray(out.kernel), out_bias, factor)
         layer.build((None, None, None, up.kernel.shape[2]))
-        zeros = np.zeros
-        layer.set_weights([kernel, bias, np.asarray(up.kernel),
-                           zeros(up.kernel.shape[3]) if up_bias is None else up_bias,
-                           np.asarray(out.kernel),
-                           zeros(out.kernel.shape[3]) if out_bias is None else out_bias])
+        layer.set_weights([kernel, bias, np.asarray(up.kernel), up_bias, np.asarray(out.kernel), out_bias])
         return layer
 
     def build(self, input_shape):

@@ -85,3 +85,16 @@ def test_mismatched_convs_are_refused():
     up, out = _convs(4, 3, 2, 2)
     with pytest.raises(ValueError, match="needs 27"):
         fused_upsampling.composite_kernel_and_bias(up.kernel.numpy(), None, out.kernel.numpy(), None, 3)
+
+
+def test_convs_without_bias_are_fused_too():
+    rng = np.random.default_rng(4)
+    up = keras.layers.Conv2D(12, 3, padding="same", use_bias=False)
+    out = keras.layers.Conv2D(2, 3, padding="same", use_bias=False)
+    up.build((None, None, None, 4))
+    out.build((None, None, None, 3))
+    for layer in (up, out):
+        layer.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
+    x = _images((1, 6, 6, 4))
+    fused = fused_upsampling.FusedUpsamplingOutput.from_convs(up, out, 2)
+    np.testing.assert_allclose(fused(x).numpy(), _two_convs(up, out, 2, x), rtol=1e-4, atol=1e-4)
