@@ -10,6 +10,7 @@ of its 51 GFLOP per face become 0.62. Every other layer of the copy is the netwo
 
 import keras
 from absl import logging
+from keras.src.ops.function import make_node_key   # how a Functional keys its own nodes
 
 from tinyface.trainer.models import fused_upsampling, layers
 
@@ -27,19 +28,26 @@ def _plain_same_conv(layer):
             and layer.activation is keras.activations.linear)
 
 
-def _producer(layer):
-    """The layer whose output is `layer`'s only input, or None."""
-    if len(layer._inbound_nodes) != 1:
+def _own_nodes(network, layer):
+    """`layer`'s calls inside `network`'s graph: a layer shared with another model (as this
+    copy shares its layers with the network) has calls in that model's graph too."""
+    return [node for index, node in enumerate(layer._inbound_nodes)
+            if make_node_key(layer, index) in network._nodes]
+
+
+def _producer(network, layer):
+    """The layer whose output is `layer`'s only input in `network`, or None."""
+    nodes = _own_nodes(network, layer)
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
         return None
-    inputs = layer._inbound_nodes[0].input_tensors
-    return inputs[0]._keras_history.operation if len(inputs) == 1 else None
+    return nodes[0].input_tensors[0]._keras_history.operation
 
 
 def _consumers(network):
     """id(layer) -> the layers of `network` that read its output (model outputs count as None)."""
     readers = {}
     for layer in network.layers:
-        for node in layer._inbound_nodes:
+        for node in _own_nodes(network, layer):
             for tensor in node.input_tensors:
                 readers.setdefault(id(tensor._keras_history.operation), []).append(layer)
     for tensor in network.outputs:
@@ -64,10 +72,10 @@ def fusable_chains(network):
     for out in network.layers:
         if not _plain_same_conv(out):
             continue
-        shuffle = _producer(out)
+        shuffle = _producer(network, out)
         if not isinstance(shuffle, layers.PixelShuffle) or readers.get(id(shuffle)) != [out]:
             continue
-        up = _producer(shuffle)
+        up = _producer(network, shuffle)
         if (up is None or not _plain_same_conv(up) or readers.get(id(up)) != [shuffle]
                 or up.filters != shuffle.factor ** 2 * out.kernel.shape[2]
                 or not _saves_flops(up, out, shuffle.factor)):

@@ -88,3 +88,12 @@ def test_a_mixed_precision_network_fuses_in_its_compute_dtype():
     answered = tf.cast(_outputs(copy, images)["image"], tf.float32).numpy()
     # bf16 keeps 8 significant bits: the fused sums round differently from the two convs'.
     np.testing.assert_allclose(answered, expected, rtol=0.05, atol=0.05 * np.abs(expected).max())
+
+
+def test_a_network_is_fused_again_after_a_copy_shared_its_layers():
+    # Each export makes a copy; the copy's calls of the shared layers must not hide the chain.
+    network = _upsampling_network()
+    first = fused_upsampling_copy.with_fused_upsampling(network)
+    second = fused_upsampling_copy.with_fused_upsampling(network)
+    assert first is not network and second is not network
+    assert len(fused_upsampling_copy.fusable_chains(network)) == 1
