@@ -38,7 +38,7 @@ def composite_kernel_and_bias(up_kernel, up_bias, out_kernel, out_bias, factor):
     """The single conv equal, away from the border, to conv(out) o depth_to_space(f) o conv(up).
 
     up_kernel (k1, k1, C_in, f^2 * C_mid), out_kernel (k2, k2, C_mid, C_out), both odd, 'same',
-    stride 1; biases may be None. Returns (kernel (n, n, C_in, f^2 * C_out), bias (f^2 * C_out,),
+    stride 1, with their biases (zeros for a conv without one). Returns (kernel (n, n, C_in, f^2 * C_out), bias (f^2 * C_out,),
     (lowest, highest) offsets), computed in float64; output channel (a_y * f + a_x) * C_out + o
     is sub-pixel (a_y, a_x) of output channel o, depth_to_space's order.
     """
@@ -52,8 +52,7 @@ def composite_kernel_and_bias(up_kernel, up_bias, out_kernel, out_bias, factor):
     if up_kernel.shape[3] != factor * factor * mid_channels:
         raise ValueError(f"the up conv has {up_kernel.shape[3]} filters; a shuffle by {factor} into "
                          f"the out conv's {mid_channels} input channels needs {factor * factor * mid_channels}")
-    up_bias = np.zeros(up_kernel.shape[3]) if up_bias is None else np.asarray(up_bias, np.float64)
-    out_bias = np.zeros(channels_out) if out_bias is None else np.asarray(out_bias, np.float64)
+    up_bias, out_bias = np.asarray(up_bias, np.float64), np.asarray(out_bias, np.float64)
     lowest, highest = composite_offsets(factor, r1, r2)
     size = highest - lowest + 1
     kernel = np.zeros((size, size, channels_in, factor * factor * channels_out))
