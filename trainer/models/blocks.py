@@ -251,21 +251,22 @@ def concat_conv_prelu(filters, name):
                     prelu(f"{name}_prelu"))
 
 
-def deconv_prelu(filters, kernel_size, stride, crop, name):
+def deconv_prelu(filters, kernel_size, stride, crop, name, packed=False):
     """ConvTranspose2d(k, s, padding=crop) + PReLU. The transposed conv runs as stride-1 convs
     and a pixel shuffle (trainer/models/subpixel_projections.py: same weights, same outputs, ~5x faster
-    to train on CPU than Conv2DTranspose + Cropping2D)."""
+    to train on CPU than Conv2DTranspose + Cropping2D); packed: its output in phase-packed order."""
     return Sequence(
-        subpixel_projections.Conv2DTranspose(filters, kernel_size, stride, crop,
+        subpixel_projections.Conv2DTranspose(filters, kernel_size, stride, crop, packed=packed,
                                              kernel_initializer=KERNEL_INIT, name=f"{name}_deconv"),
         prelu(f"{name}_prelu"))
 
 
-def strided_conv_prelu(filters, kernel_size, stride, pad, name):
+def strided_conv_prelu(filters, kernel_size, stride, pad, name, packed=False):
     """Conv2d(k, s, padding=pad) + PReLU; the conv's gradient runs as stride-1 convs
-    (trainer/models/subpixel_projections.py: same weights and outputs as ZeroPadding2D + Conv2D)."""
+    (trainer/models/subpixel_projections.py: same weights and outputs as ZeroPadding2D + Conv2D);
+    packed: its input in phase-packed order."""
     return Sequence(
-        subpixel_projections.Conv2D(filters, kernel_size, stride, pad,
+        subpixel_projections.Conv2D(filters, kernel_size, stride, pad, packed=packed,
                                     kernel_initializer=KERNEL_INIT, name=f"{name}_conv"),
         prelu(f"{name}_prelu"))
 
@@ -279,16 +280,18 @@ class FeedbackBlock:
 
     `fusion` (an AttentiveFusion or None) runs right after compress_in, as in the reference's
     heatmap-attention variant. The caller carries the hidden state (the previous output).
+    The full-resolution maps between up- and down-projections are in phase-packed order
+    (trainer/models/subpixel_projections.py): only per-pixel layers read them in between.
     """
 
     def __init__(self, features, groups, name, fusion=None):
         f = features
         self.fusion = fusion
         self.compress_in = concat_conv_prelu(f, f"{name}_compress_in")
-        self.up = [deconv_prelu(f, FEEDBACK_KERNEL, FEEDBACK_STRIDE, FEEDBACK_PAD, f"{name}_up{i}")
-                   for i in range(groups)]
+        self.up = [deconv_prelu(f, FEEDBACK_KERNEL, FEEDBACK_STRIDE, FEEDBACK_PAD, f"{name}_up{i}",
+                                packed=True) for i in range(groups)]
         self.down = [strided_conv_prelu(f, FEEDBACK_KERNEL, FEEDBACK_STRIDE, FEEDBACK_PAD,
-                                        f"{name}_down{i}") for i in range(groups)]
+                                        f"{name}_down{i}", packed=True) for i in range(groups)]
         # Dense links: group i>0 first squeezes the concatenation of all earlier outputs
         # (each 1x1 conv takes the list and never builds the concatenation).
         self.up_transition = [concat_conv_prelu(f, f"{name}_uptran{i}") for i in range(1, groups)]

@@ -38,7 +38,9 @@ pre-trained, initially frozen hourglass and diverges without it):
 Other differences, none of which change what the network can compute: pixel shuffle uses
 depth_to_space's channel order; grouped convs run as one conv per group (same weights); the
 stride-8 projections and the reconstruction deconv run as stride-1 convs + pixel (un)shuffle
-(trainer/models/subpixel_projections.py: same weights and outputs, much faster on CPU); the
+(trainer/models/subpixel_projections.py: same weights and outputs, much faster on CPU), and the
+feedback block keeps its full-resolution maps in phase-packed order, never shuffled into image
+order, since only per-pixel layers read them between an up- and a down-projection; the
 feedback block's dense links sum per-piece 1x1 convs instead of concatenating
 (trainer/models/concat_conv.py); a serving export runs the PReLUs as LeakyRelu with the trained
 slope (trainer/models/constant_slope_prelu.py). All keep the stock layers' weights files.

@@ -197,8 +197,9 @@ def test_config_rejects_unsupported_options(bad):
         dataclasses.replace(dic.SMALL, **bad)
 
 
-def _stock_deconv_prelu(filters, kernel_size, stride, crop, name):
-    """The projections as first written (Conv2DTranspose + Cropping2D): the rewrite's yardstick."""
+def _stock_deconv_prelu(filters, kernel_size, stride, crop, name, packed=False):
+    """The projections as first written (Conv2DTranspose + Cropping2D): the rewrite's yardstick.
+    They keep the maps in image order whatever `packed` our feedback block asks for."""
     return dic.blocks.Sequence(
         keras.layers.Conv2DTranspose(filters, kernel_size, strides=stride, padding="valid",
                                      kernel_initializer="he_normal", name=f"{name}_deconv"),
@@ -206,7 +207,7 @@ def _stock_deconv_prelu(filters, kernel_size, stride, crop, name):
         dic.blocks.prelu(f"{name}_prelu"))
 
 
-def _stock_strided_conv_prelu(filters, kernel_size, stride, pad, name):
+def _stock_strided_conv_prelu(filters, kernel_size, stride, pad, name, packed=False):
     return dic.blocks.Sequence(
         keras.layers.ZeroPadding2D(pad, name=f"{name}_pad"),
         keras.layers.Conv2D(filters, kernel_size, strides=stride, padding="valid",

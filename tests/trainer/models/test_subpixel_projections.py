@@ -144,3 +144,66 @@ def test_strided_projection_gradients_equal_the_stock_layers():
     ours.set_weights([stock.layers[1].get_weights()[0], _random((5,), 7)])
     stock.layers[1].set_weights(ours.get_weights())
     _assert_same_gradients(stock, stock.layers[1], ours, x, tf.constant(_random((2, 3, 2, 5), 8)))
+
+
+@pytest.mark.parametrize("k, s, p", GEOMETRIES)
+def test_phase_groups_pack_and_unpack_back(k, s, p):
+    groups = phase_groups(k, s, p, transposed=True)
+    counts = subpixel_projections.group_phase_counts(groups)
+    assert sum(counts) == s * s
+    pieces = [tf.constant(_random((2, 3, 4, n * 5), i)) for i, n in enumerate(counts)]
+    packed = subpixel_projections.pack_phase_groups(pieces, s, 5)
+    assert tuple(packed.shape) == (2, 3 * s, 4 * s, 5)
+    for got, expected in zip(subpixel_projections.unpack_phase_groups(packed, s, counts), pieces):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+def test_transposed_and_strided_projections_share_their_phase_groups():
+    """A packed map is unpacked by the down-projection's own groups: the same phase ranges."""
+    for k, s, p in GEOMETRIES:
+        up = [(first, end) for first, end, _ in phase_groups(k, s, p, transposed=True)]
+        down = [(first, end) for first, end, _ in phase_groups(k, s, p, transposed=False)]
+        assert up == down
+
+
+def _projection_pair(packed, up_weights=None, down_weights=None):
+    """An up-projection, a per-pixel PReLU and a down-projection, as in DIC's feedback block."""
+    up = SubpixelConv2DTranspose(6, 12, 8, 2, packed=packed)
+    down = SpaceToDepthConv2D(5, 12, 8, 2, packed=packed)
+    up.build((None, 3, 4, 4))
+    down.build((None, 24, 32, 6))
+    if up_weights is not None:
+        up.set_weights(up_weights)
+        down.set_weights(down_weights)
+    return up, down, lambda x: down(tf.where(up(x) > 0, up(x), 0.25 * up(x)))
+
+
+def test_packed_projections_equal_the_image_order_ones_values_and_gradients():
+    x = tf.constant(_random((2, 3, 4, 4), 10))
+    up, down, image_order = _projection_pair(False)
+    up.set_weights([_random((12, 12, 6, 4), 11), _random((6,), 12)])
+    down.set_weights([_random((12, 12, 6, 5), 13), _random((5,), 14)])
+    packed_up, packed_down, packed = _projection_pair(True, up.get_weights(), down.get_weights())
+    # The packed map holds the image-order map's values, not in image order (so the comparison
+    # below is not between two identical layouts).
+    a, b = np.asarray(up(x)), np.asarray(packed_up(x))
+    assert a.shape == b.shape
+    np.testing.assert_allclose(np.sort(a, axis=None), np.sort(b, axis=None), rtol=1e-5, atol=1e-5)
+    assert np.abs(a - b).max() > 0.1
+    target = tf.constant(_random((2, 3, 4, 5), 15))
+    grads = []
+    for model, layers in ((image_order, (up, down)), (packed, (packed_up, packed_down))):
+        variables = [w for layer in layers for w in layer.trainable_weights]
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model(x)
+            loss = tf.reduce_sum((out - target) ** 2)
+        grads.append((out, tape.gradient(loss, [x, *variables])))
+    np.testing.assert_allclose(np.asarray(grads[1][0]), np.asarray(grads[0][0]), rtol=1e-4, atol=1e-4)
+    for got, expected in zip(grads[1][1], grads[0][1]):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-4, atol=1e-3)
+
+
+def test_packed_layers_keep_their_setting_in_the_config():
+    for layer in (SubpixelConv2DTranspose(6, 12, 8, 2, packed=True), SpaceToDepthConv2D(6, 12, 8, 2, packed=True)):
+        assert type(layer).from_config(layer.get_config()).packed
