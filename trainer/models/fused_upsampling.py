@@ -38,9 +38,10 @@ def composite_kernel_and_bias(up_kernel, up_bias, out_kernel, out_bias, factor):
     """The single conv equal, away from the border, to conv(out) o depth_to_space(f) o conv(up).
 
     up_kernel (k1, k1, C_in, f^2 * C_mid), out_kernel (k2, k2, C_mid, C_out), both odd, 'same',
-    stride 1, with their biases (zeros for a conv without one). Returns (kernel (n, n, C_in, f^2 * C_out), bias (f^2 * C_out,),
-    (lowest, highest) offsets), computed in float64; output channel (a_y * f + a_x) * C_out + o
-    is sub-pixel (a_y, a_x) of output channel o, depth_to_space's order.
+    stride 1, with their biases (zeros for a conv without one). Returns (kernel
+    (n, n, C_in, f^2 * C_out), bias (f^2 * C_out,), (lowest, highest) offsets), computed in
+    float64; output channel (a_y * f + a_x) * C_out + o is sub-pixel (a_y, a_x) of output
+    channel o, depth_to_space's order.
     """
     up_kernel = np.asarray(up_kernel, np.float64)
     out_kernel = np.asarray(out_kernel, np.float64)

@@ -94,8 +94,9 @@ def pack_phase_groups(groups, stride, features):
 
 def unpack_phase_groups(packed, stride, counts):
     """The inverse of pack_phase_groups: [(B, H, W, phases_g * F)] from a phase-packed
-    (B, sH, sW, F) map, counts the groups' phases_g (group_phase_counts). A split along the first axis, which
-    TensorFlow does without copying when a row's bytes are a multiple of its alignment."""
+    (B, sH, sW, F) map, counts the groups' phases_g (group_phase_counts). A split along the
+    first axis, which TensorFlow does without copying when a row's bytes are a multiple of its
+    alignment."""
     shape = tf.shape(packed)
     b, h, w, features = shape[0], shape[1] // stride, shape[2] // stride, packed.shape[-1]
     rows = tf.reshape(packed, [-1, h * w * features])
@@ -212,15 +213,15 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         s, f = self.strides[0], self.filters
         kernels = iter(self.group_kernels(ops.cast(self.kernel, x.dtype)))
         bias = ops.cast(self.bias, x.dtype) if self.use_bias else None
+        pairs = [(row, col) for row in self.tap_groups for col in self.tap_groups]
         groups = []
-        for row in self.tap_groups:
-            for col in self.tap_groups:
-                y = tf.nn.conv2d(_shifted(x, row[2], col[2]), next(kernels), 1, "VALID")
-                if bias is not None:
-                    # Each phase's copy of the bias, added by the conv (oneDNN fuses a BiasAdd)
-                    # rather than in a pass of its own over the s-times larger output.
-                    y = tf.nn.bias_add(y, tf.tile(bias, [(row[1] - row[0]) * (col[1] - col[0])]))
-                groups.append(y)
+        for (row, col), count in zip(pairs, group_phase_counts(self.tap_groups)):
+            y = tf.nn.conv2d(_shifted(x, row[2], col[2]), next(kernels), 1, "VALID")
+            if bias is not None:
+                # Each phase's copy of the bias, added by the conv (oneDNN fuses a BiasAdd)
+                # rather than in a pass of its own over the s-times larger output.
+                y = tf.nn.bias_add(y, tf.tile(bias, [count]))
+            groups.append(y)
         if self.packed:
             return pack_phase_groups(groups, s, f)
         shape = ops.shape(x)

@@ -175,7 +175,7 @@ def _projection_pair(packed, up_weights=None, down_weights=None):
     if up_weights is not None:
         up.set_weights(up_weights)
         down.set_weights(down_weights)
-    return up, down, lambda x: down(tf.where(up(x) > 0, up(x), 0.25 * up(x)))
+    return up, down, lambda x: down(tf.nn.leaky_relu(up(x), 0.25))
 
 
 def test_packed_projections_equal_the_image_order_ones_values_and_gradients():
@@ -205,5 +205,6 @@ def test_packed_projections_equal_the_image_order_ones_values_and_gradients():
 
 
 def test_packed_layers_keep_their_setting_in_the_config():
-    for layer in (SubpixelConv2DTranspose(6, 12, 8, 2, packed=True), SpaceToDepthConv2D(6, 12, 8, 2, packed=True)):
+    for layer in (SubpixelConv2DTranspose(6, 12, 8, 2, packed=True),
+                  SpaceToDepthConv2D(6, 12, 8, 2, packed=True)):
         assert type(layer).from_config(layer.get_config()).packed
