@@ -23,7 +23,8 @@ picks: trainer/training/precision.py).
 Run: .venv/bin/python benchmarks/versus_reference.py [--models jasrnet dic] [--rounds 3]
          [--precisions float32 mixed_bfloat16] [--reference-python /tmp/torchref/bin/python]
          [--reference-script ../shared/bench/ref_models.py] [--out-dir DIR] [--json FILE]
-~17 minutes a round for both models on a 2-core AMD EPYC Zen 5 (DIC ~13 of them).
+~12.5 minutes a round for both models on a 2-core AMD EPYC Zen 5 (native bf16: yes; DIC ~10 of
+them).
 """
 
 import argparse

@@ -1,20 +1,12 @@
 """benchmarks/versus_reference.py reads both benchmarks' JSON and turns them into ratios
 that say 'ours faster' above 1 for throughput and latency alike."""
 
-import importlib.util
-import pathlib
-
 import pytest
-
-_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "versus_reference.py"
 
 
 @pytest.fixture(scope="module")
-def versus():
-    spec = importlib.util.spec_from_file_location("versus_reference", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def versus(load_benchmark):
+    return load_benchmark("versus_reference")
 
 
 def _ours(model, precision, images_per_s, ms):

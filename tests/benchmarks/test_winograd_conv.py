@@ -1,20 +1,12 @@
 """The Winograd convolutions that benchmarks/winograd_conv.py times compute what tf.nn.conv2d does."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
-_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "winograd_conv.py"
-
 
 @pytest.fixture(scope="module")
-def winograd():
-    spec = importlib.util.spec_from_file_location("winograd_conv", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def winograd(load_benchmark):
+    return load_benchmark("winograd_conv")
 
 
 def _case(shape, filters):
