@@ -83,10 +83,10 @@ def summarise(rounds):
                   key=lambda p: (MODELS.index(p[0]) if p[0] in MODELS else len(MODELS), p[1]))
     summary = []
     for model, precision in keys:
+        pairs = [r.get((model, precision)) for r in rounds]
+        present = [pair for pair in pairs if pair is not None]
         for key, label, _ in ROWS:
-            present = [r[(model, precision)] for r in rounds if (model, precision) in r]
-            ratios = [ratio(key, *(side[key] for side in r[(model, precision)]))
-                      if (model, precision) in r else None for r in rounds]
+            ratios = [None if pair is None else ratio(key, pair[0][key], pair[1][key]) for pair in pairs]
             measured = [x for x in ratios if x is not None]
             summary.append(dict(
                 model=model, precision=precision, row=key, label=label, ratios=ratios,
